@@ -1,0 +1,140 @@
+"""AP-Loss (Chen et al., "Towards Accurate One-Stage Object Detection with AP-Loss", CVPR 2019;
+TPAMI 2020).
+
+Every entry of ``scores`` is one candidate (in detection: one (anchor, class) pair of the whole
+minibatch) and all entries form ONE ranking. ``targets`` marks each entry 1 (positive), 0
+(negative) or -1 (ignored). With the piecewise step ``H(x) = clamp(x / (2 delta) + 1/2, 0, 1)``, each
+positive i has
+
+    rank_pos(i) = 1 + sum_{k in P, k != i} H(s_k - s_i)
+    rank(i)     = rank_pos(i) + sum_{j in N} H(s_j - s_i)
+    prec(i)     = rank_pos(i) / rank(i)
+
+and, when ``interpolated``, ``iprec(i)`` is the largest ``prec`` among the positives scored at or
+below it (ties: lower index first); otherwise ``iprec = prec``. The loss is ``1 - mean_i iprec(i)``.
+
+Backward does not differentiate this step function: it returns the paper's error-driven update
+(times the incoming gradient), for a positive ``-(1 - iprec(i)) / |P|`` and for a negative
+``(1 / |P|) sum_i c_i H(s_j - s_i) / rank(i)``, where ``c_i = (1 - iprec(i)) / (1 - prec(i))`` when
+interpolation raised positive i's precision, else 1. Ignored entries get 0. Without any positive the
+loss is 0 with a zero gradient.
+"""
+import torch
+
+from ..ops import ap_rank
+
+__all__ = ['ap_loss', 'ap_loss_reference']
+
+
+def ap_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,
+            interpolated: bool = True) -> torch.Tensor:
+    """AP-Loss of ``scores`` (logits, any shape, fp16/bf16/fp32/fp64, CPU or CUDA) against
+    ``targets`` (same shape; 1 positive, 0 negative, -1 ignored), as a 0-dim tensor.
+
+    Runs the ``mmdet_losses::ap_rank`` op: O(|N| log |P|) time, exact (float64 accumulation).
+
+    Example:
+        >>> import torch
+        >>> from mmdet_losses.functional import ap_loss
+        >>> scores = torch.tensor([2.0, 0.5, 1.0, -1.0], requires_grad=True)
+        >>> targets = torch.tensor([1, 0, 1, 0])
+        >>> loss = ap_loss(scores, targets)
+        >>> loss.backward()
+        >>> round(loss.item(), 4), scores.grad.sum().item() == 0.0
+        (0.0556, True)
+    """
+    loss, _ = ap_rank(scores, _integer_targets(targets), float(delta), bool(interpolated))
+    return loss
+
+
+def ap_loss_reference(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,
+                      interpolated: bool = True) -> torch.Tensor:
+    """The same loss and gradient as :func:`ap_loss`, computed the way the published
+    implementations do: a loop over the positives, each compared with every entry, O(|P| (|P| +
+    |N|)). Kept as the test oracle and the benchmark baseline. Computes in float32 (float64 for
+    float64 scores)."""
+    _check_arguments(scores, targets, delta)
+    return _APLossReference.apply(scores, targets, float(delta), bool(interpolated))
+
+
+def _integer_targets(targets: torch.Tensor) -> torch.Tensor:
+    if not targets.is_floating_point() and targets.dtype != torch.bool:
+        return targets
+    as_int = targets.to(torch.int8)
+    if targets.is_floating_point() and not torch.equal(as_int.to(targets.dtype), targets):
+        raise ValueError('ap_loss: targets must hold only 1 (positive), 0 (negative) or -1 '
+                         f'(ignored); got non-integer or out-of-range values in a {targets.dtype} '
+                         'tensor')
+    return as_int
+
+
+def _check_arguments(scores, targets, delta):
+    if scores.shape != targets.shape:
+        raise ValueError('ap_loss: scores and targets must have the same shape, got scores '
+                         f'{tuple(scores.shape)} and targets {tuple(targets.shape)}')
+    if not delta > 0:
+        raise ValueError(f'ap_loss: delta must be a finite number > 0, got {delta}')
+    bad = (targets != 1) & (targets != 0) & (targets != -1)
+    if bad.any():
+        index = int(bad.reshape(-1).nonzero()[0])
+        raise ValueError('ap_loss: targets must be 1 (positive), 0 (negative) or -1 (ignored), '
+                         f'got {targets.reshape(-1)[index].item()} at flat index {index}')
+    if not torch.isfinite(scores).all():
+        index = int((~torch.isfinite(scores)).reshape(-1).nonzero()[0])
+        raise ValueError(f'ap_loss: scores must be finite, got {scores.reshape(-1)[index].item()} '
+                         f'at flat index {index}')
+
+
+class _APLossReference(torch.autograd.Function):
+
+    @staticmethod
+    def forward(ctx, scores, targets, delta, interpolated):
+        loss, grad = _per_positive_loop(scores, targets, delta, interpolated)
+        ctx.save_for_backward(grad)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        (grad,) = ctx.saved_tensors
+        return grad * grad_loss, None, None, None
+
+
+def _per_positive_loop(scores, targets, delta, interpolated):
+    work_dtype = torch.promote_types(scores.dtype, torch.float32)
+    s = scores.detach().reshape(-1).to(work_dtype)
+    t = targets.reshape(-1)
+    positives = torch.nonzero(t == 1).squeeze(1)
+    negatives = t == 0
+    m = positives.numel()
+    grad = torch.zeros_like(s)
+    if m == 0:
+        return scores.new_zeros(()), grad.to(scores.dtype).view_as(scores)
+
+    def step(x):
+        return torch.clamp(x / (2 * delta) + 0.5, 0, 1)
+
+    pos_scores = s[positives]
+    neg_scores = s[negatives]
+    neg_grad = torch.zeros_like(neg_scores)
+    sum_iprec = s.new_zeros(())
+    running_max = s.new_tensor(-1.0)
+    # Ascending score, ties by ascending index: interpolation takes the best precision among the
+    # positives ranked at or below each one.
+    for i in torch.sort(pos_scores, stable=True).indices.tolist():
+        h_neg = step(neg_scores - pos_scores[i])
+        # The sum includes the positive itself (H(0) = 1/2); rank_pos counts it as 1.
+        rank_pos = 0.5 + step(pos_scores - pos_scores[i]).sum()
+        rank = rank_pos + h_neg.sum()
+        prec = rank_pos / rank
+        if interpolated:
+            iprec = torch.maximum(prec, running_max)
+            c = torch.where(prec >= running_max, torch.ones_like(prec), (1 - iprec) / (1 - prec))
+            running_max = iprec
+        else:
+            iprec, c = prec, 1.0
+        grad[positives[i]] = -(1 - iprec) / m
+        neg_grad += (c / (rank * m)) * h_neg
+        sum_iprec = sum_iprec + iprec
+    grad[negatives] = neg_grad
+    loss = 1 - sum_iprec / m
+    return loss.to(scores.dtype), grad.to(scores.dtype).view_as(scores)

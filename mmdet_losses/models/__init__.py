@@ -1,0 +1,4 @@
+"""mmdet modules, registered in ``mmdet.registry.MODELS`` on import."""
+from .losses import APLoss
+
+__all__ = ['APLoss']

@@ -1,0 +1,3 @@
+from .ap_loss import APLoss
+
+__all__ = ['APLoss']

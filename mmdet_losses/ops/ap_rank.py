@@ -1,0 +1,43 @@
+"""Loads the compiled op and registers what PyTorch needs beyond its kernels: a fake (meta) kernel
+for tracing and torch.compile, and the autograd formula that hands back the saved error-driven
+gradient."""
+import torch
+
+try:
+    from mmdet_losses import _C
+except ImportError as error:  # pragma: no cover - only without a build
+    raise ImportError(
+        'mmdet_losses._C, the compiled ranking op, is missing or broken. Build it against the '
+        'installed torch: `pip install --no-build-isolation -e .` in the repository (or `make '
+        f'install`). Cause: {error}') from error
+
+ap_rank = torch.ops.mmdet_losses.ap_rank
+
+
+def cuda_kernel_compiled() -> bool:
+    """Whether this build contains the CUDA kernel (it needs nvcc at build time)."""
+    return bool(_C.with_cuda)
+
+
+@torch.library.register_fake('mmdet_losses::ap_rank')
+def _ap_rank_fake(scores, targets, delta, interpolated):
+    torch._check(scores.shape == targets.shape,
+                 lambda: f'ap_rank: scores and targets must have the same shape, got '
+                         f'{tuple(scores.shape)} and {tuple(targets.shape)}')
+    return scores.new_empty(()), torch.empty_like(scores, memory_format=torch.contiguous_format)
+
+
+def _setup_context(ctx, inputs, output):
+    loss, grad = output
+    ctx.mark_non_differentiable(grad)
+    ctx.save_for_backward(grad)
+
+
+def _backward(ctx, grad_loss, grad_of_grad):
+    # AP-Loss is trained with the paper's error-driven update, not the derivative of the step
+    # function: the kernel already computed it, so backward only scales it.
+    (grad,) = ctx.saved_tensors
+    return grad * grad_loss, None, None, None
+
+
+torch.library.register_autograd('mmdet_losses::ap_rank', _backward, setup_context=_setup_context)

@@ -1,0 +1,135 @@
+// The op's schema, its argument checks and the per-positive step shared by the CPU and CUDA
+// kernels (cpu/ap_rank_cpu.cpp, cuda/ap_rank_cuda.cu register the kernels themselves).
+#include "ap_rank.h"
+
+#include <Python.h>
+#include <torch/library.h>
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+namespace mmdet_losses {
+
+PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool interpolated,
+                               const RankSlots& negatives) {
+  std::vector<double> self_slots(3 * (m + 1), 0.0);
+  const RankSlots self{self_slots.data(), self_slots.data() + (m + 1), self_slots.data() + 2 * (m + 1)};
+  for (int64_t k = 0; k < m; ++k) {
+    add_score(self, window_of(p, m, p[k], delta), p[k]);
+  }
+  // full[i] becomes the sum of the slots above i (a score adds 1 to every positive below its lo);
+  // the window slots are prefix-summed in the loop after.
+  double negatives_above = 0.0;
+  double self_above = 0.0;
+  for (int64_t i = m; i >= 0; --i) {
+    const double negatives_slot = negatives.full[i];
+    const double self_slot = self.full[i];
+    negatives.full[i] = negatives_above;
+    self.full[i] = self_above;
+    negatives_above += negatives_slot;
+    self_above += self_slot;
+  }
+  PositiveRanking out{std::vector<double>(m), std::vector<double>(m + 1, 0.0),
+                      std::vector<double>(m + 1, 0.0), 0.0};
+  double neg_count = 0.0, neg_total = 0.0, self_count = 0.0, self_total = 0.0;
+  double running_max = -1.0;
+  double sum_iprec = 0.0;
+  for (int64_t i = 0; i < m; ++i) {
+    neg_count += negatives.count[i];
+    neg_total += negatives.total[i];
+    self_count += self.count[i];
+    self_total += self.total[i];
+    const double false_positives = ranked_sum(negatives.full[i], neg_count, neg_total, p[i], delta);
+    // Ranked against itself a positive adds H(0) = 1/2; rank_pos counts it as 1.
+    const double rank_pos = 0.5 + ranked_sum(self.full[i], self_count, self_total, p[i], delta);
+    const double rank = rank_pos + false_positives;
+    const double prec = rank_pos / rank;
+    double iprec = prec;
+    double c = 1.0;
+    if (interpolated) {
+      if (prec >= running_max) {
+        running_max = prec;
+      } else {
+        iprec = running_max;
+        c = (1.0 - iprec) / (1.0 - prec);
+      }
+    }
+    out.iprec[i] = iprec;
+    sum_iprec += iprec;
+    const double w = c / rank;
+    out.w_prefix[i + 1] = out.w_prefix[i] + w;
+    out.wp_prefix[i + 1] = out.wp_prefix[i] + w * p[i];
+  }
+  out.loss = 1.0 - sum_iprec / static_cast<double>(m);
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor> sort_positives(const at::Tensor& flat_scores,
+                                                  const at::Tensor& positive_index) {
+  const at::Tensor values = flat_scores.index_select(0, positive_index).to(at::kDouble);
+  const auto [sorted, order] = values.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
+  return {sorted.contiguous(), positive_index.index_select(0, order)};
+}
+
+at::Tensor finish_positives(const PositiveRanking& ranking, const at::Tensor& sorted_index,
+                            const at::Tensor& grad) {
+  const int64_t m = static_cast<int64_t>(ranking.iprec.size());
+  at::Tensor positive_grad = at::empty({m}, at::dtype(at::kDouble));
+  double* g = positive_grad.data_ptr<double>();
+  for (int64_t i = 0; i < m; ++i) {
+    g[i] = -(1.0 - ranking.iprec[i]) / static_cast<double>(m);
+  }
+  grad.view(-1).index_copy_(0, sorted_index, positive_grad.to(grad.options()));
+  return at::scalar_tensor(ranking.loss, grad.options());
+}
+
+void check_ap_rank_args(const at::Tensor& scores, const at::Tensor& targets, double delta) {
+  TORCH_CHECK_VALUE(scores.sizes() == targets.sizes(),
+                    "ap_rank: scores and targets must have the same shape, got scores ",
+                    scores.sizes(), " and targets ", targets.sizes());
+  TORCH_CHECK_VALUE(at::isFloatingType(scores.scalar_type()),
+                    "ap_rank: scores must be a floating-point tensor, got ", scores.scalar_type());
+  TORCH_CHECK_VALUE(at::isIntegralType(targets.scalar_type(), /*includeBool=*/false),
+                    "ap_rank: targets must be an integer tensor (1 positive, 0 negative, -1 "
+                    "ignored), got ", targets.scalar_type());
+  TORCH_CHECK_VALUE(scores.device() == targets.device(),
+                    "ap_rank: scores and targets must be on the same device, got ",
+                    scores.device(), " and ", targets.device());
+  TORCH_CHECK_VALUE(delta > 0.0 && std::isfinite(delta),
+                    "ap_rank: delta must be a finite number > 0, got ", delta);
+}
+
+void raise_bad_target(int64_t flat_index, int64_t value) {
+  TORCH_CHECK_VALUE(false, "ap_rank: targets must be 1 (positive), 0 (negative) or -1 (ignored), "
+                    "got ", value, " at flat index ", flat_index);
+}
+
+void raise_nonfinite_score(int64_t flat_index, double value) {
+  TORCH_CHECK_VALUE(false, "ap_rank: scores must be finite, got ", value, " at flat index ",
+                    flat_index);
+}
+
+TORCH_LIBRARY(mmdet_losses, m) {
+  // Returns (loss, grad): the AP-Loss value and its error-driven gradient with respect to scores
+  // (SPEC section 1); autograd (mmdet_losses/ops/ap_rank.py) returns grad * grad_output.
+  m.def("ap_rank(Tensor scores, Tensor targets, float delta, bool interpolated) -> (Tensor, Tensor)");
+}
+
+}  // namespace mmdet_losses
+
+// Importing mmdet_losses._C loads this library, which registers the op and its kernels.
+extern "C" PyObject* PyInit__C(void) {
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
+  PyObject* module = PyModule_Create(&module_def);
+#ifdef WITH_CUDA
+  const long with_cuda = 1;
+#else
+  const long with_cuda = 0;
+#endif
+  if (module != nullptr && PyModule_AddIntConstant(module, "with_cuda", with_cuda) != 0) {
+    Py_DECREF(module);
+    return nullptr;
+  }
+  return module;
+}

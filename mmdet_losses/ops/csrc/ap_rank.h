@@ -1,0 +1,111 @@
+// The arithmetic of the AP-Loss ranking op, shared by the CPU and the CUDA kernel.
+//
+// Positives are sorted ascending, p[0] <= ... <= p[m-1]. A score x (a negative, or a positive
+// ranked against the others) contributes H(x - p[i]) to positive i, with
+// H(d) = clamp(d / (2 delta) + 1/2, 0, 1). Over the sorted positives that is
+//   1                                    for i <  lo   (p[i] <  x - delta)
+//   (x + delta - p[i]) / (2 delta)       for lo <= i < hi
+//   0                                    for i >= hi   (p[i] >= x + delta)
+// so each score touches three slots of difference arrays over the positives, and sums over all
+// scores come out of one prefix sum instead of a loop over every (positive, score) pair.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+#ifdef __CUDACC__
+#define AP_RANK_HOST_DEVICE __host__ __device__
+#else
+#define AP_RANK_HOST_DEVICE
+#endif
+
+namespace mmdet_losses {
+
+// First index in sorted[0, m) whose value is >= value.
+AP_RANK_HOST_DEVICE inline int64_t lower_bound(const double* sorted, int64_t m, double value) {
+  int64_t first = 0;
+  int64_t count = m;
+  while (count > 0) {
+    const int64_t half = count / 2;
+    if (sorted[first + half] < value) {
+      first += half + 1;
+      count -= half + 1;
+    } else {
+      count = half;
+    }
+  }
+  return first;
+}
+
+struct Window {
+  int64_t lo;
+  int64_t hi;
+};
+
+AP_RANK_HOST_DEVICE inline Window window_of(const double* sorted, int64_t m, double x, double delta) {
+  return {lower_bound(sorted, m, x - delta), lower_bound(sorted, m, x + delta)};
+}
+
+// Difference arrays of m + 1 slots. After prefix sums (see ranked_sum), slot i holds:
+//   full[i]: how many scores have H = 1 against positive i (added at lo, summed as a suffix),
+//   count[i], total[i]: how many scores have positive i inside their window, and their sum.
+struct RankSlots {
+  double* full;
+  double* count;
+  double* total;
+};
+
+AP_RANK_HOST_DEVICE inline void add_score(const RankSlots& slots, Window w, double x) {
+  slots.full[w.lo] += 1.0;
+  slots.count[w.lo] += 1.0;
+  slots.count[w.hi] -= 1.0;
+  slots.total[w.lo] += x;
+  slots.total[w.hi] -= x;
+}
+
+// The sum over the accumulated scores of H(x - p[i]), for positive i.
+AP_RANK_HOST_DEVICE inline double ranked_sum(double full_above, double count, double total,
+                                             double p_i, double delta) {
+  return full_above + (total + (delta - p_i) * count) / (2.0 * delta);
+}
+
+struct PositiveRanking {
+  std::vector<double> iprec;      // interpolated (or plain) precision of each sorted positive
+  std::vector<double> w_prefix;   // m + 1 prefix sums of w_i = c_i / rank(i)
+  std::vector<double> wp_prefix;  // m + 1 prefix sums of w_i * p[i]
+  double loss;                    // 1 - mean(iprec)
+};
+
+// The per-positive part of the op, O(m log m), run on the host between the two passes over the
+// negatives. p: the m >= 1 sorted positive scores; negatives: their difference arrays (m + 1
+// slots each, consumed in place).
+PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool interpolated,
+                               const RankSlots& negatives);
+
+// The positives' flat indices (ascending) reordered by ascending score, ties by index, and their
+// scores as float64: (sorted scores, flat indices). Works on any device.
+std::tuple<at::Tensor, at::Tensor> sort_positives(const at::Tensor& flat_scores,
+                                                  const at::Tensor& positive_index);
+
+// The op's outputs once the ranking is known: writes the positives' gradients -(1 - iprec) / m
+// into grad (flat, on grad's device) and returns the 0-dim loss.
+at::Tensor finish_positives(const PositiveRanking& ranking, const at::Tensor& sorted_index,
+                            const at::Tensor& grad);
+
+// Argument checks shared by every backend; value checks (targets in {-1, 0, 1}, finite scores)
+// happen inside the kernels' passes and report through these.
+void check_ap_rank_args(const at::Tensor& scores, const at::Tensor& targets, double delta);
+[[noreturn]] void raise_bad_target(int64_t flat_index, int64_t value);
+[[noreturn]] void raise_nonfinite_score(int64_t flat_index, double value);
+
+// The error-driven gradient of a negative with score x: (1/m) sum_i w_i H(x - p[i]).
+AP_RANK_HOST_DEVICE inline double negative_gradient(const double* w_prefix, const double* wp_prefix,
+                                                    Window w, double x, double delta, double inv_m) {
+  const double window_w = w_prefix[w.hi] - w_prefix[w.lo];
+  const double window_wp = wp_prefix[w.hi] - wp_prefix[w.lo];
+  return inv_m * (w_prefix[w.lo] + ((x + delta) * window_w - window_wp) / (2.0 * delta));
+}
+
+}  // namespace mmdet_losses

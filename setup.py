@@ -1,0 +1,77 @@
+"""Builds mmdet_losses with its ranking op: the CPU kernel always, the CUDA kernel when nvcc is
+found (FORCE_CUDA=1 requires it, FORCE_CUDA=0 skips it). Build against the installed torch:
+``pip install --no-build-isolation -e .``."""
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from setuptools import find_packages, setup
+from torch.utils.cpp_extension import BuildExtension, CppExtension, CUDAExtension
+
+ROOT = Path(__file__).resolve().parent
+CSRC = Path('mmdet_losses') / 'ops' / 'csrc'
+# nvcc 13 builds sm_75 and newer; +PTX lets newer GPUs JIT the kernel.
+RELEASE_ARCHS = '7.5;8.0;8.6;8.9;9.0;10.0;12.0+PTX'
+
+
+def version():
+    text = (ROOT / 'mmdet_losses' / 'version.py').read_text()
+    return re.search(r"__version__ = '([^']+)'", text).group(1)
+
+
+def cuda_home():
+    """The CUDA toolkit root: $CUDA_HOME, else the root nvcc reports for itself. The nvcc on PATH
+    may be a wrapper script outside the toolkit, from which torch would guess a wrong root."""
+    if os.environ.get('CUDA_HOME'):
+        return os.environ['CUDA_HOME']
+    nvcc = shutil.which('nvcc')
+    if nvcc is None:
+        return None
+    probe = subprocess.run([nvcc, '--dryrun', '--version'], capture_output=True, text=True)
+    match = re.search(r'^#\$ TOP=(.+)$', probe.stdout + probe.stderr, re.MULTILINE)
+    return str(Path(match.group(1).strip()).resolve()) if match else None
+
+
+def extension():
+    sources = [str(CSRC / 'ap_rank.cpp'), str(CSRC / 'cpu' / 'ap_rank_cpu.cpp')]
+    cxx_flags = ['-O3']
+    force_cuda = os.environ.get('FORCE_CUDA')
+    home = cuda_home() if force_cuda != '0' else None
+    if force_cuda == '1' and home is None:
+        raise RuntimeError('FORCE_CUDA=1 but no CUDA toolkit was found: put nvcc on PATH or set CUDA_HOME')
+    if home is None:
+        print('mmdet_losses: building the CPU kernel only (no nvcc found, or FORCE_CUDA=0)')
+        return CppExtension('mmdet_losses._C', sources, extra_compile_args={'cxx': cxx_flags})
+    # torch.utils.cpp_extension reads CUDA_HOME when it is imported and again when building.
+    os.environ['CUDA_HOME'] = home
+    import torch.utils.cpp_extension as cpp_extension
+    cpp_extension.CUDA_HOME = home
+    # Without a visible GPU torch cannot pick architectures (and crashes doing so).
+    os.environ.setdefault('TORCH_CUDA_ARCH_LIST', RELEASE_ARCHS)
+    print(f'mmdet_losses: building the CPU and CUDA kernels (CUDA at {home}, '
+          f'architectures {os.environ["TORCH_CUDA_ARCH_LIST"]})')
+    return CUDAExtension(
+        'mmdet_losses._C',
+        sources + [str(CSRC / 'cuda' / 'ap_rank_cuda.cu')],
+        define_macros=[('WITH_CUDA', None)],
+        extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3']},
+    )
+
+
+setup(
+    name='mmdet-losses',
+    version=version(),
+    description='AP-Loss, Harmonic, Anchor, Two-way and UniLoss detection losses for MMDetection 3.x',
+    long_description=(ROOT / 'README.md').read_text(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.9',
+    packages=find_packages(include=['mmdet_losses', 'mmdet_losses.*']),
+    install_requires=['torch'],
+    extras_require={'mmdet': ['mmdet>=3.0,<3.4', 'mmengine>=0.10', 'mmcv>=2.0.0rc4,<2.2.0']},
+    ext_modules=[extension()],
+    cmdclass={'build_ext': BuildExtension},
+    zip_safe=False,
+)
