@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 from setuptools import find_packages, setup
-from torch.utils.cpp_extension import BuildExtension, CppExtension, CUDAExtension
 
 ROOT = Path(__file__).resolve().parent
 CSRC = Path('mmdet_losses') / 'ops' / 'csrc'
@@ -29,28 +28,32 @@ def cuda_home():
     nvcc = shutil.which('nvcc')
     if nvcc is None:
         return None
-    probe = subprocess.run([nvcc, '--dryrun', '--version'], capture_output=True, text=True)
+    probe = subprocess.run([nvcc, '--dryrun', '-x', 'cu', '-c', os.devnull, '-o', os.devnull],
+                           capture_output=True, text=True)
     match = re.search(r'^#\$ TOP=(.+)$', probe.stdout + probe.stderr, re.MULTILINE)
     return str(Path(match.group(1).strip()).resolve()) if match else None
+
+
+FORCE_CUDA = os.environ.get('FORCE_CUDA')
+CUDA_HOME = cuda_home() if FORCE_CUDA != '0' else None
+if FORCE_CUDA == '1' and CUDA_HOME is None:
+    raise RuntimeError('FORCE_CUDA=1 but no CUDA toolkit was found: put nvcc on PATH or set CUDA_HOME')
+if CUDA_HOME is not None:
+    # torch.utils.cpp_extension takes the toolkit root from here when it is imported.
+    os.environ['CUDA_HOME'] = CUDA_HOME
+
+from torch.utils.cpp_extension import BuildExtension, CppExtension, CUDAExtension  # noqa: E402
 
 
 def extension():
     sources = [str(CSRC / 'ap_rank.cpp'), str(CSRC / 'cpu' / 'ap_rank_cpu.cpp')]
     cxx_flags = ['-O3']
-    force_cuda = os.environ.get('FORCE_CUDA')
-    home = cuda_home() if force_cuda != '0' else None
-    if force_cuda == '1' and home is None:
-        raise RuntimeError('FORCE_CUDA=1 but no CUDA toolkit was found: put nvcc on PATH or set CUDA_HOME')
-    if home is None:
+    if CUDA_HOME is None:
         print('mmdet_losses: building the CPU kernel only (no nvcc found, or FORCE_CUDA=0)')
         return CppExtension('mmdet_losses._C', sources, extra_compile_args={'cxx': cxx_flags})
-    # torch.utils.cpp_extension reads CUDA_HOME when it is imported and again when building.
-    os.environ['CUDA_HOME'] = home
-    import torch.utils.cpp_extension as cpp_extension
-    cpp_extension.CUDA_HOME = home
     # Without a visible GPU torch cannot pick architectures (and crashes doing so).
     os.environ.setdefault('TORCH_CUDA_ARCH_LIST', RELEASE_ARCHS)
-    print(f'mmdet_losses: building the CPU and CUDA kernels (CUDA at {home}, '
+    print(f'mmdet_losses: building the CPU and CUDA kernels (CUDA at {CUDA_HOME}, '
           f'architectures {os.environ["TORCH_CUDA_ARCH_LIST"]})')
     return CUDAExtension(
         'mmdet_losses._C',

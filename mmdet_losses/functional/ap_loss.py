@@ -19,6 +19,8 @@ Backward does not differentiate this step function: it returns the paper's error
 interpolation raised positive i's precision, else 1. Ignored entries get 0. Without any positive the
 loss is 0 with a zero gradient.
 """
+import math
+
 import torch
 
 from ..ops import ap_rank
@@ -72,8 +74,8 @@ def _check_arguments(scores, targets, delta):
     if scores.shape != targets.shape:
         raise ValueError('ap_loss: scores and targets must have the same shape, got scores '
                          f'{tuple(scores.shape)} and targets {tuple(targets.shape)}')
-    if not delta > 0:
-        raise ValueError(f'ap_loss: delta must be a finite number > 0, got {delta}')
+    if not (delta > 0 and math.isfinite(delta)):
+        raise ValueError(f'ap_loss: delta must be a finite number > 0, got {delta:g}')
     bad = (targets != 1) & (targets != 0) & (targets != -1)
     if bad.any():
         index = int(bad.reshape(-1).nonzero()[0])
