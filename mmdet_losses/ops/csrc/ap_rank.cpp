@@ -15,8 +15,9 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
                                const RankSlots& negatives) {
   std::vector<double> self_slots(3 * (m + 1), 0.0);
   const RankSlots self{self_slots.data(), self_slots.data() + (m + 1), self_slots.data() + 2 * (m + 1)};
+  const SortedScores sorted{p, m};
   for (int64_t k = 0; k < m; ++k) {
-    add_score(self, window_of(p, m, p[k], delta), p[k]);
+    add_score(self, window_of(sorted, p[k], delta), p[k]);
   }
   // full[i] becomes the sum of the slots above i (a score adds 1 to every positive below its lo);
   // the window slots are prefix-summed in the loop after.

@@ -23,29 +23,65 @@
 
 namespace mmdet_losses {
 
-// First index in sorted[0, m) whose value is >= value.
+// First index in sorted[0, m) whose value is >= value. Branchless: each step is a conditional
+// move, so random scores cost no mispredictions and successive searches overlap.
 AP_RANK_HOST_DEVICE inline int64_t lower_bound(const double* sorted, int64_t m, double value) {
-  int64_t first = 0;
-  int64_t count = m;
-  while (count > 0) {
-    const int64_t half = count / 2;
-    if (sorted[first + half] < value) {
-      first += half + 1;
-      count -= half + 1;
-    } else {
-      count = half;
-    }
+  if (m == 0) {
+    return 0;
   }
-  return first;
+  const double* base = sorted;
+  int64_t count = m;
+  while (count > 1) {
+    const int64_t half = count / 2;
+    base = base[half] < value ? base + half : base;
+    count -= half;
+  }
+  return (base - sorted) + (*base < value ? 1 : 0);
 }
+
+// Searches in the m sorted positive scores by binary search.
+struct SortedScores {
+  const double* p;
+  int64_t m;
+  AP_RANK_HOST_DEVICE int64_t lower_bound(double value) const {
+    return mmdet_losses::lower_bound(p, m, value);
+  }
+};
+
+// Searches in the m sorted positive scores in O(1) on average: a uniform grid of cells over
+// [p[0], p[m-1]], and a search finishes among the positives of the query's own cell. Positives are
+// put into cells by the same function as queries, and that function is monotone under IEEE
+// rounding, so positives in lower cells are < the query and those in higher cells are > it: the
+// answer lies in the query's cell range exactly.
+struct GridScores {
+  const double* p;
+  int64_t m;
+  const int64_t* cell_start;  // cells + 2 entries: the first positive of each cell, then m
+  int64_t cells;              // the cell index of a score is in [0, cells]
+  double cells_per_unit;
+
+  AP_RANK_HOST_DEVICE int64_t cell_of(double value) const {
+    const double cell = (value - p[0]) * cells_per_unit;
+    const double last = static_cast<double>(cells);
+    // Written so that NaN (inf * 0 in a single-cell grid) lands in cell 0.
+    return static_cast<int64_t>(cell > 0.0 ? (cell < last ? cell : last) : 0.0);
+  }
+
+  AP_RANK_HOST_DEVICE int64_t lower_bound(double value) const {
+    const int64_t cell = cell_of(value);
+    const int64_t first = cell_start[cell];
+    return first + mmdet_losses::lower_bound(p + first, cell_start[cell + 1] - first, value);
+  }
+};
 
 struct Window {
   int64_t lo;
   int64_t hi;
 };
 
-AP_RANK_HOST_DEVICE inline Window window_of(const double* sorted, int64_t m, double x, double delta) {
-  return {lower_bound(sorted, m, x - delta), lower_bound(sorted, m, x + delta)};
+template <typename Scores>
+AP_RANK_HOST_DEVICE inline Window window_of(const Scores& sorted, double x, double delta) {
+  return {sorted.lower_bound(x - delta), sorted.lower_bound(x + delta)};
 }
 
 // Difference arrays of m + 1 slots. After prefix sums (see ranked_sum), slot i holds:

@@ -65,6 +65,25 @@ at::Tensor find_positives(const target_t* t, const Chunks& chunks) {
   return index;
 }
 
+// A grid of about 2m cells over the positives' score range (see GridScores); a single cell,
+// that is plain binary search, when the range is empty or too narrow to divide.
+GridScores make_grid(const double* p, int64_t m, std::vector<int64_t>& cell_start) {
+  GridScores grid{p, m, nullptr, 2 * m, static_cast<double>(2 * m) / (p[m - 1] - p[0])};
+  if (!std::isfinite(grid.cells_per_unit)) {
+    grid.cells = 0;
+    grid.cells_per_unit = 0.0;
+  }
+  cell_start.assign(grid.cells + 2, 0);
+  for (int64_t k = 0; k < m; ++k) {
+    ++cell_start[grid.cell_of(p[k]) + 1];
+  }
+  for (int64_t c = 1; c < grid.cells + 2; ++c) {
+    cell_start[c] += cell_start[c - 1];
+  }
+  grid.cell_start = cell_start.data();
+  return grid;
+}
+
 template <typename score_t, typename target_t>
 std::tuple<at::Tensor, at::Tensor> ap_rank_typed(const at::Tensor& scores, const at::Tensor& targets,
                                                  double delta, bool interpolated) {
@@ -78,6 +97,8 @@ std::tuple<at::Tensor, at::Tensor> ap_rank_typed(const at::Tensor& scores, const
   const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
   const double* p = sorted_scores.const_data_ptr<double>();
   const double lowest = m > 0 ? p[0] : 0.0;
+  std::vector<int64_t> cell_start;
+  const GridScores grid = m > 0 ? make_grid(p, m, cell_start) : GridScores{};
 
   // Pass 1: checks every score; bins each negative that reaches a positive's window.
   const int64_t slots = 3 * (m + 1);
@@ -94,7 +115,7 @@ std::tuple<at::Tensor, at::Tensor> ap_rank_typed(const at::Tensor& scores, const
           break;
         }
         if (m > 0 && t[j] == 0 && x + delta > lowest) {
-          add_score(local, window_of(p, m, x, delta), x);
+          add_score(local, window_of(grid, x, delta), x);
         }
       }
     }
@@ -129,7 +150,7 @@ std::tuple<at::Tensor, at::Tensor> ap_rank_typed(const at::Tensor& scores, const
       const double x = static_cast<double>(s[j]);
       double gradient = 0.0;
       if (t[j] == 0 && x + delta > lowest) {
-        gradient = negative_gradient(w_prefix, wp_prefix, window_of(p, m, x, delta), x, delta, inv_m);
+        gradient = negative_gradient(w_prefix, wp_prefix, window_of(grid, x, delta), x, delta, inv_m);
       }
       g[j] = static_cast<score_t>(gradient);
     }

@@ -104,7 +104,7 @@ __global__ void bin_negatives(const score_t* __restrict__ s, const target_t* __r
     if (m == 0 || t[j] != 0 || x + delta <= lowest) {
       continue;
     }
-    const Window w = window_of(sorted, m, x, delta);
+    const Window w = window_of(SortedScores{sorted, m}, x, delta);
     if (w.lo != lo_run.slot) {
       flush_lo(lo_run, out);
       lo_run = PendingSlot{w.lo, 0.0, 0.0};
@@ -158,7 +158,7 @@ __global__ void write_gradients(const score_t* __restrict__ s, const target_t* _
     const double x = static_cast<double>(s[j]);
     double gradient = 0.0;
     if (t[j] == 0 && x + delta > lowest) {
-      gradient = negative_gradient(w_prefix, wp_prefix, window_of(sorted, m, x, delta), x, delta, inv_m);
+      gradient = negative_gradient(w_prefix, wp_prefix, window_of(SortedScores{sorted, m}, x, delta), x, delta, inv_m);
     }
     grad[j] = static_cast<score_t>(gradient);
   }
