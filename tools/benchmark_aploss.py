@@ -22,7 +22,7 @@ import time
 import torch
 
 from mmdet_losses.functional import ap_loss_reference
-from mmdet_losses.ops import ap_rank
+from mmdet_losses.ops import cuda_kernel_compiled
 
 DEFAULT_SIZES = ['1e5:100', '2e6:1000', '2.1e7:1600']
 DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16, 'fp32': torch.float32, 'fp64': torch.float64}
@@ -78,7 +78,7 @@ def benchmark(device, sizes, dtype, delta, repeat, loop_positives):
     for n, p in sizes:
         print(f'[{device}] N={n:.3g}, P={p}: op ...', end='', flush=True, file=sys.stderr)
         scores, targets = problem(n, p, dtype, device)
-        op_time = measure(lambda: ap_rank(scores, targets, delta, True), repeat)
+        op_time = measure(lambda: torch.ops.mmdet_losses.ap_rank(scores, targets, delta, True), repeat)
         sampled = min(p, loop_positives)
         loop_targets = targets.clone()
         if sampled < p:
@@ -130,6 +130,8 @@ def main(argv=None):
     devices = args.devices or (['cpu', 'cuda'] if torch.cuda.is_available() else ['cpu'])
     if 'cuda' in devices and not torch.cuda.is_available():
         parser.error('--devices cuda: no CUDA device is available')
+    if 'cuda' in devices and not cuda_kernel_compiled():
+        parser.error('--devices cuda: this build has no CUDA kernel (rebuild with nvcc, FORCE_CUDA=1)')
     if args.repeat < 1 or args.loop_positives < 1:
         parser.error('--repeat and --loop-positives must be >= 1')
     rows = []

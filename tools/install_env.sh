@@ -64,10 +64,10 @@ begin "check the environment"
 "$venv/bin/python" - <<'EOF'
 import mmcv, mmcv.ops, mmdet, mmengine, torch
 import mmdet_losses
-from mmdet_losses.ops import ap_rank
+from mmdet_losses.ops import cuda_kernel_compiled
 print(f"torch {torch.__version__}, mmcv {mmcv.__version__} (ops), mmengine {mmengine.__version__}, "
       f"mmdet {mmdet.__version__}, mmdet_losses {mmdet_losses.__version__}, "
-      f"CUDA kernel compiled: {ap_rank.cuda_kernel_compiled()}")
+      f"CUDA kernel compiled: {cuda_kernel_compiled()}")
 EOF
 touch "$venv/.installed"
 printf '\ninstall done in %ds\n' $((SECONDS - started))

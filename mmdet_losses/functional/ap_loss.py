@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from ..ops import ap_rank
+from .. import ops  # noqa: F401  (registers torch.ops.mmdet_losses.ap_rank)
 
 __all__ = ['ap_loss', 'ap_loss_reference']
 
@@ -45,7 +45,8 @@ def ap_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,
         >>> round(loss.item(), 4), scores.grad.sum().item() == 0.0
         (0.0556, True)
     """
-    loss, _ = ap_rank(scores, _integer_targets(targets), float(delta), bool(interpolated))
+    loss, _ = torch.ops.mmdet_losses.ap_rank(scores, _integer_targets(targets), float(delta),
+                                             bool(interpolated))
     return loss
 
 

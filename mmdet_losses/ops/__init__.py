@@ -1,5 +1,6 @@
-"""The AP-Loss ranking op, ``torch.ops.mmdet_losses.ap_rank``: one schema, a C++ CPU kernel and a
-CUDA kernel (csrc/), with its fake kernel and autograd formula registered in ap_rank.py."""
-from .ap_rank import ap_rank, cuda_kernel_compiled
+"""The AP-Loss ranking op, ``torch.ops.mmdet_losses.ap_rank(scores, targets, delta, interpolated)
+-> (loss, grad)``: one schema, a C++ CPU kernel and a CUDA kernel (csrc/), with its fake kernel and
+autograd formula registered in ap_rank.py. Importing this package registers all of it."""
+from .ap_rank import cuda_kernel_compiled
 
-__all__ = ['ap_rank', 'cuda_kernel_compiled']
+__all__ = ['cuda_kernel_compiled']

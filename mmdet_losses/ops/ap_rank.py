@@ -11,9 +11,6 @@ except ImportError as error:  # pragma: no cover - only without a build
         'installed torch: `pip install --no-build-isolation -e .` in the repository (or `make '
         f'install`). Cause: {error}') from error
 
-ap_rank = torch.ops.mmdet_losses.ap_rank
-
-
 def cuda_kernel_compiled() -> bool:
     """Whether this build contains the CUDA kernel (it needs nvcc at build time)."""
     return bool(_C.with_cuda)

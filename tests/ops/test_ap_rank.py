@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from mmdet_losses.ops import ap_rank, cuda_kernel_compiled
+from mmdet_losses.ops import cuda_kernel_compiled
+
+ap_rank = torch.ops.mmdet_losses.ap_rank
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
 

@@ -66,6 +66,23 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
   return out;
 }
 
+GridScores make_grid(const double* p, int64_t m, std::vector<int64_t>& cell_start) {
+  GridScores grid{p, m, nullptr, 2 * m, static_cast<double>(2 * m) / (p[m - 1] - p[0])};
+  if (!std::isfinite(grid.cells_per_unit)) {
+    grid.cells = 0;
+    grid.cells_per_unit = 0.0;
+  }
+  cell_start.assign(grid.cells + 2, 0);
+  for (int64_t k = 0; k < m; ++k) {
+    ++cell_start[grid.cell_of(p[k]) + 1];
+  }
+  for (int64_t c = 1; c < grid.cells + 2; ++c) {
+    cell_start[c] += cell_start[c - 1];
+  }
+  grid.cell_start = cell_start.data();
+  return grid;
+}
+
 std::tuple<at::Tensor, at::Tensor> sort_positives(const at::Tensor& flat_scores,
                                                   const at::Tensor& positive_index) {
   const at::Tensor values = flat_scores.index_select(0, positive_index).to(at::kDouble);

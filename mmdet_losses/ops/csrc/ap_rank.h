@@ -10,6 +10,7 @@
 // scores come out of one prefix sum instead of a loop over every (positive, score) pair.
 #pragma once
 
+#include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -120,6 +121,10 @@ struct PositiveRanking {
 PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool interpolated,
                                const RankSlots& negatives);
 
+// A grid of about 2m cells over the m >= 1 sorted scores p; a single cell, that is plain binary
+// search, when their range is empty or too narrow to divide. cell_start receives the grid's table.
+GridScores make_grid(const double* p, int64_t m, std::vector<int64_t>& cell_start);
+
 // The positives' flat indices (ascending) reordered by ascending score, ties by index, and their
 // scores as float64: (sorted scores, flat indices). Works on any device.
 std::tuple<at::Tensor, at::Tensor> sort_positives(const at::Tensor& flat_scores,
@@ -142,6 +147,25 @@ AP_RANK_HOST_DEVICE inline double negative_gradient(const double* w_prefix, cons
   const double window_w = w_prefix[w.hi] - w_prefix[w.lo];
   const double window_wp = wp_prefix[w.hi] - wp_prefix[w.lo];
   return inv_m * (w_prefix[w.lo] + ((x + delta) * window_w - window_wp) / (2.0 * delta));
+}
+
+// A backend's op: checks the arguments, makes the inputs contiguous and runs
+// Kernel::run<score_t, target_t> for their dtypes.
+template <typename Kernel>
+std::tuple<at::Tensor, at::Tensor> dispatch_ap_rank(const at::Tensor& scores, const at::Tensor& targets,
+                                                    double delta, bool interpolated) {
+  check_ap_rank_args(scores, targets, delta);
+  const at::Tensor contiguous_scores = scores.contiguous();
+  const at::Tensor contiguous_targets = targets.contiguous();
+  std::tuple<at::Tensor, at::Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "ap_rank", [&] {
+    using score_t = scalar_t;
+    AT_DISPATCH_INTEGRAL_TYPES(targets.scalar_type(), "ap_rank", [&] {
+      out = Kernel::template run<score_t, scalar_t>(contiguous_scores, contiguous_targets, delta,
+                                                    interpolated);
+    });
+  });
+  return out;
 }
 
 }  // namespace mmdet_losses

@@ -3,7 +3,6 @@
 #include "../ap_rank.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
@@ -65,119 +64,88 @@ at::Tensor find_positives(const target_t* t, const Chunks& chunks) {
   return index;
 }
 
-// A grid of about 2m cells over the positives' score range (see GridScores); a single cell,
-// that is plain binary search, when the range is empty or too narrow to divide.
-GridScores make_grid(const double* p, int64_t m, std::vector<int64_t>& cell_start) {
-  GridScores grid{p, m, nullptr, 2 * m, static_cast<double>(2 * m) / (p[m - 1] - p[0])};
-  if (!std::isfinite(grid.cells_per_unit)) {
-    grid.cells = 0;
-    grid.cells_per_unit = 0.0;
-  }
-  cell_start.assign(grid.cells + 2, 0);
-  for (int64_t k = 0; k < m; ++k) {
-    ++cell_start[grid.cell_of(p[k]) + 1];
-  }
-  for (int64_t c = 1; c < grid.cells + 2; ++c) {
-    cell_start[c] += cell_start[c - 1];
-  }
-  grid.cell_start = cell_start.data();
-  return grid;
-}
+struct CpuKernel {
+  template <typename score_t, typename target_t>
+  static std::tuple<at::Tensor, at::Tensor> run(const at::Tensor& scores, const at::Tensor& targets,
+                                                double delta, bool interpolated) {
+    const int64_t n = scores.numel();
+    const score_t* s = scores.const_data_ptr<score_t>();
+    const target_t* t = targets.const_data_ptr<target_t>();
+    const Chunks chunks = split(n);
 
-template <typename score_t, typename target_t>
-std::tuple<at::Tensor, at::Tensor> ap_rank_typed(const at::Tensor& scores, const at::Tensor& targets,
-                                                 double delta, bool interpolated) {
-  const int64_t n = scores.numel();
-  const score_t* s = scores.const_data_ptr<score_t>();
-  const target_t* t = targets.const_data_ptr<target_t>();
-  const Chunks chunks = split(n);
+    const at::Tensor positive_index = find_positives(t, chunks);
+    const int64_t m = positive_index.numel();
+    const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
+    const double* p = sorted_scores.const_data_ptr<double>();
+    const double lowest = m > 0 ? p[0] : 0.0;
+    std::vector<int64_t> cell_start;
+    const GridScores grid = m > 0 ? make_grid(p, m, cell_start) : GridScores{};
 
-  const at::Tensor positive_index = find_positives(t, chunks);
-  const int64_t m = positive_index.numel();
-  const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
-  const double* p = sorted_scores.const_data_ptr<double>();
-  const double lowest = m > 0 ? p[0] : 0.0;
-  std::vector<int64_t> cell_start;
-  const GridScores grid = m > 0 ? make_grid(p, m, cell_start) : GridScores{};
-
-  // Pass 1: checks every score; bins each negative that reaches a positive's window.
-  const int64_t slots = 3 * (m + 1);
-  std::vector<double> thread_slots(chunks.count * slots, 0.0);
-  std::vector<int64_t> first_nonfinite(chunks.count, -1);
-  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double* base = thread_slots.data() + c * slots;
-      const RankSlots local{base, base + (m + 1), base + 2 * (m + 1)};
-      for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
-        const double x = static_cast<double>(s[j]);
-        if (!std::isfinite(x)) {
-          first_nonfinite[c] = j;
-          break;
-        }
-        if (m > 0 && t[j] == 0 && x + delta > lowest) {
-          add_score(local, window_of(grid, x, delta), x);
+    // Pass 1: checks every score; bins each negative that reaches a positive's window.
+    const int64_t slots = 3 * (m + 1);
+    std::vector<double> thread_slots(chunks.count * slots, 0.0);
+    std::vector<int64_t> first_nonfinite(chunks.count, -1);
+    at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        double* base = thread_slots.data() + c * slots;
+        const RankSlots local{base, base + (m + 1), base + 2 * (m + 1)};
+        for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
+          const double x = static_cast<double>(s[j]);
+          if (!std::isfinite(x)) {
+            first_nonfinite[c] = j;
+            break;
+          }
+          if (m > 0 && t[j] == 0 && x + delta > lowest) {
+            add_score(local, window_of(grid, x, delta), x);
+          }
         }
       }
-    }
-  });
-  for (int64_t c = 0; c < chunks.count; ++c) {
-    if (first_nonfinite[c] >= 0) {
-      raise_nonfinite_score(first_nonfinite[c], static_cast<double>(s[first_nonfinite[c]]));
-    }
-  }
-  if (m == 0) {
-    return {at::zeros({}, scores.options()), at::zeros_like(scores)};
-  }
-  for (int64_t c = 1; c < chunks.count; ++c) {
-    const double* part = thread_slots.data() + c * slots;
-    for (int64_t k = 0; k < slots; ++k) {
-      thread_slots[k] += part[k];
-    }
-  }
-  const PositiveRanking ranking = rank_positives(
-      p, m, delta, interpolated,
-      RankSlots{thread_slots.data(), thread_slots.data() + (m + 1), thread_slots.data() + 2 * (m + 1)});
-
-  // Pass 2 writes every entry once: the negatives' gradients, 0 elsewhere; finish_positives
-  // then fills in the positives.
-  const double inv_m = 1.0 / static_cast<double>(m);
-  const double* w_prefix = ranking.w_prefix.data();
-  const double* wp_prefix = ranking.wp_prefix.data();
-  at::Tensor grad = at::empty_like(scores);
-  score_t* g = grad.mutable_data_ptr<score_t>();
-  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t j = chunks.begin(c0); j < chunks.end(c1 - 1); ++j) {
-      const double x = static_cast<double>(s[j]);
-      double gradient = 0.0;
-      if (t[j] == 0 && x + delta > lowest) {
-        gradient = negative_gradient(w_prefix, wp_prefix, window_of(grid, x, delta), x, delta, inv_m);
-      }
-      g[j] = static_cast<score_t>(gradient);
-    }
-  });
-  const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
-  return {loss, grad};
-}
-
-std::tuple<at::Tensor, at::Tensor> ap_rank_cpu(const at::Tensor& scores, const at::Tensor& targets,
-                                               double delta, bool interpolated) {
-  check_ap_rank_args(scores, targets, delta);
-  const at::Tensor contiguous_scores = scores.contiguous();
-  const at::Tensor contiguous_targets = targets.contiguous();
-  std::tuple<at::Tensor, at::Tensor> out;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "ap_rank_cpu", [&] {
-    using score_t = scalar_t;
-    AT_DISPATCH_INTEGRAL_TYPES(targets.scalar_type(), "ap_rank_cpu", [&] {
-      out = ap_rank_typed<score_t, scalar_t>(contiguous_scores, contiguous_targets, delta, interpolated);
     });
-  });
-  return out;
-}
+    for (int64_t c = 0; c < chunks.count; ++c) {
+      if (first_nonfinite[c] >= 0) {
+        raise_nonfinite_score(first_nonfinite[c], static_cast<double>(s[first_nonfinite[c]]));
+      }
+    }
+    if (m == 0) {
+      return {at::zeros({}, scores.options()), at::zeros_like(scores)};
+    }
+    for (int64_t c = 1; c < chunks.count; ++c) {
+      const double* part = thread_slots.data() + c * slots;
+      for (int64_t k = 0; k < slots; ++k) {
+        thread_slots[k] += part[k];
+      }
+    }
+    const PositiveRanking ranking = rank_positives(
+        p, m, delta, interpolated,
+        RankSlots{thread_slots.data(), thread_slots.data() + (m + 1), thread_slots.data() + 2 * (m + 1)});
+
+    // Pass 2 writes every entry once: the negatives' gradients, 0 elsewhere; finish_positives
+    // then fills in the positives.
+    const double inv_m = 1.0 / static_cast<double>(m);
+    const double* w_prefix = ranking.w_prefix.data();
+    const double* wp_prefix = ranking.wp_prefix.data();
+    at::Tensor grad = at::empty_like(scores);
+    score_t* g = grad.mutable_data_ptr<score_t>();
+    at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t j = chunks.begin(c0); j < chunks.end(c1 - 1); ++j) {
+        const double x = static_cast<double>(s[j]);
+        double gradient = 0.0;
+        if (t[j] == 0 && x + delta > lowest) {
+          gradient = negative_gradient(w_prefix, wp_prefix, window_of(grid, x, delta), x, delta, inv_m);
+        }
+        g[j] = static_cast<score_t>(gradient);
+      }
+    });
+    const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
+    return {loss, grad};
+  }
+};
+
 
 }  // namespace
 
 TORCH_LIBRARY_IMPL(mmdet_losses, CPU, m) {
-  m.impl("ap_rank", &ap_rank_cpu);
+  m.impl("ap_rank", &dispatch_ap_rank<CpuKernel>);
 }
 
 }  // namespace mmdet_losses

@@ -3,11 +3,11 @@
 //   pass 0  find_positives:  targets only; checks them, gathers the positives' indices
 //   pass 1  bin_negatives:   checks every score, bins each negative into the difference arrays
 //   pass 2  write_gradients: writes every entry's gradient once
-// Passes 1 and 2 keep the sorted positives and their slots in shared memory when they fit.
+// Passes 1 and 2 search the positives through the same cell grid as the CPU kernel, and keep the
+// positives, the grid and their slots or prefix sums in shared memory when they fit.
 #include "../ap_rank.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Dispatch.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -28,7 +28,7 @@ constexpr unsigned long long kNotFound = ~0ull;
 enum State { kPositives = 0, kBadTarget = 1, kNonFinite = 2, kStateSize = 3 };
 
 template <typename target_t>
-__global__ void find_positives(const target_t* __restrict__ t, int64_t n, int64_t* __restrict__ index,
+__global__ void find_positives(int64_t n, const target_t* __restrict__ t, int64_t* __restrict__ index,
                                unsigned long long* __restrict__ state) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < n; j += stride) {
@@ -71,27 +71,42 @@ __device__ inline void flush_hi(const PendingSlot& run, const RankSlots& slots) 
   }
 }
 
-// Shared layout when kShared: p[m], then 3 x (m + 1) slots (full, count, total).
+// Shared memory of a block, in 8-byte words: the grid (m positives, cells + 2 cell starts; none
+// without positives), then the kernel's own arrays.
+__host__ __device__ inline int64_t grid_words(const GridScores& grid) {
+  return grid.m > 0 ? grid.m + grid.cells + 2 : 0;
+}
+
+// The grid with its arrays copied into `words` (grid_words(grid) of them) by the whole block.
+__device__ GridScores grid_in_shared(const GridScores& grid, double* words) {
+  auto* cell_start = reinterpret_cast<int64_t*>(words + grid.m);
+  for (int64_t k = threadIdx.x; k < grid.m; k += blockDim.x) {
+    words[k] = grid.p[k];
+  }
+  for (int64_t k = threadIdx.x; k < grid_words(grid) - grid.m; k += blockDim.x) {
+    cell_start[k] = grid.cell_start[k];
+  }
+  return {words, grid.m, cell_start, grid.cells, grid.cells_per_unit};
+}
+
+// Shared layout when kShared: the grid, then 3 x (m + 1) slots (full, count, total).
 template <typename score_t, typename target_t, bool kShared>
-__global__ void bin_negatives(const score_t* __restrict__ s, const target_t* __restrict__ t, int64_t n,
-                              const double* __restrict__ p, int64_t m, double delta,
-                              double* __restrict__ slots, unsigned long long* __restrict__ state) {
+__global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const target_t* __restrict__ t,
+                              GridScores grid, double delta, double* __restrict__ slots,
+                              unsigned long long* __restrict__ state) {
   extern __shared__ double shared[];
-  const double* sorted = p;
+  const int64_t m = grid.m;
   double* block_slots = slots;
   if constexpr (kShared) {
-    for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
-      shared[k] = p[k];
-    }
+    grid = grid_in_shared(grid, shared);
+    block_slots = shared + grid_words(grid);
     for (int64_t k = threadIdx.x; k < 3 * (m + 1); k += blockDim.x) {
-      shared[m + k] = 0.0;
+      block_slots[k] = 0.0;
     }
     __syncthreads();
-    sorted = shared;
-    block_slots = shared + m;
   }
   const RankSlots out{block_slots, block_slots + (m + 1), block_slots + 2 * (m + 1)};
-  const double lowest = m > 0 ? sorted[0] : 0.0;
+  const double lowest = m > 0 ? grid.p[0] : 0.0;
   PendingSlot lo_run;
   PendingSlot hi_run;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -104,7 +119,7 @@ __global__ void bin_negatives(const score_t* __restrict__ s, const target_t* __r
     if (m == 0 || t[j] != 0 || x + delta <= lowest) {
       continue;
     }
-    const Window w = window_of(SortedScores{sorted, m}, x, delta);
+    const Window w = window_of(grid, x, delta);
     if (w.lo != lo_run.slot) {
       flush_lo(lo_run, out);
       lo_run = PendingSlot{w.lo, 0.0, 0.0};
@@ -131,34 +146,31 @@ __global__ void bin_negatives(const score_t* __restrict__ s, const target_t* __r
   }
 }
 
-// Shared layout when kShared: p[m], w_prefix[m + 1], wp_prefix[m + 1].
+// Shared layout when kShared: the grid, then w_prefix[m + 1], wp_prefix[m + 1].
 template <typename score_t, typename target_t, bool kShared>
-__global__ void write_gradients(const score_t* __restrict__ s, const target_t* __restrict__ t, int64_t n,
-                                const double* __restrict__ p, int64_t m, double delta,
-                                const double* __restrict__ prefixes, double inv_m,
-                                score_t* __restrict__ grad) {
+__global__ void write_gradients(int64_t n, const score_t* __restrict__ s, const target_t* __restrict__ t,
+                                GridScores grid, double delta, const double* __restrict__ prefixes,
+                                double inv_m, score_t* __restrict__ grad) {
   extern __shared__ double shared[];
-  const double* sorted = p;
+  const int64_t m = grid.m;
   const double* w_prefix = prefixes;
   if constexpr (kShared) {
-    for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
-      shared[k] = p[k];
-    }
+    grid = grid_in_shared(grid, shared);
+    double* shared_prefixes = shared + grid_words(grid);
     for (int64_t k = threadIdx.x; k < 2 * (m + 1); k += blockDim.x) {
-      shared[m + k] = prefixes[k];
+      shared_prefixes[k] = prefixes[k];
     }
     __syncthreads();
-    sorted = shared;
-    w_prefix = shared + m;
+    w_prefix = shared_prefixes;
   }
   const double* wp_prefix = w_prefix + (m + 1);
-  const double lowest = sorted[0];
+  const double lowest = grid.p[0];
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < n; j += stride) {
     const double x = static_cast<double>(s[j]);
     double gradient = 0.0;
     if (t[j] == 0 && x + delta > lowest) {
-      gradient = negative_gradient(w_prefix, wp_prefix, window_of(SortedScores{sorted, m}, x, delta), x, delta, inv_m);
+      gradient = negative_gradient(w_prefix, wp_prefix, window_of(grid, x, delta), x, delta, inv_m);
     }
     grad[j] = static_cast<score_t>(gradient);
   }
@@ -181,113 +193,102 @@ struct Launch {
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(needed, static_cast<int64_t>(sms) * per_sm)));
   }
 
-  // Whether `bytes` of dynamic shared memory can be had for kernel; raises the kernel's limit
-  // above the default 48 KiB when needed.
-  template <typename Kernel>
-  bool shared_fits(Kernel kernel, size_t bytes) const {
-    if (bytes > static_cast<size_t>(max_shared)) {
-      return false;
+  // Launches the kernel's shared-memory variant when `bytes` of dynamic shared memory can be had
+  // (raising its limit above the default 48 KiB when needed), else its global-memory variant.
+  template <typename SharedKernel, typename GlobalKernel, typename... Args>
+  void run(SharedKernel shared_variant, GlobalKernel global_variant, size_t bytes, int shared_blocks_per_sm,
+           int64_t n, Args... args) const {
+    if (bytes <= static_cast<size_t>(max_shared)) {
+      C10_CUDA_CHECK(cudaFuncSetAttribute(shared_variant, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(bytes)));
+      shared_variant<<<blocks(n, shared_blocks_per_sm), kThreads, bytes, stream>>>(n, args...);
+    } else {
+      global_variant<<<blocks(n, 8), kThreads, 0, stream>>>(n, args...);
     }
-    C10_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(bytes)));
-    return true;
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
   }
 };
 
-template <typename score_t, typename target_t>
-std::tuple<at::Tensor, at::Tensor> ap_rank_typed(const at::Tensor& scores, const at::Tensor& targets,
-                                                 double delta, bool interpolated) {
-  const int64_t n = scores.numel();
-  const Launch launch(scores);
-  const score_t* s = scores.const_data_ptr<score_t>();
-  const target_t* t = targets.const_data_ptr<target_t>();
-  const auto long_options = targets.options().dtype(at::kLong);
-  const auto double_options = scores.options().dtype(at::kDouble);
-
-  at::Tensor state = at::empty({kStateSize}, long_options);
-  state.fill_(0);
-  state.narrow(0, kBadTarget, 2).fill_(-1);  // kNotFound as a bit pattern
-  auto* state_ptr = reinterpret_cast<unsigned long long*>(state.data_ptr<int64_t>());
-  at::Tensor index = at::empty({std::max<int64_t>(n, 1)}, long_options);
-  find_positives<target_t><<<launch.blocks(n, 8), kThreads, 0, launch.stream>>>(
-      t, n, index.data_ptr<int64_t>(), state_ptr);
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const at::Tensor found = state.cpu();
-  const auto* found_ptr = reinterpret_cast<const unsigned long long*>(found.const_data_ptr<int64_t>());
-  if (found_ptr[kBadTarget] != kNotFound) {
-    const int64_t at_index = static_cast<int64_t>(found_ptr[kBadTarget]);
-    raise_bad_target(at_index, targets.view(-1)[at_index].item<int64_t>());
-  }
-  const int64_t m = static_cast<int64_t>(found_ptr[kPositives]);
-  const at::Tensor positive_index = std::get<0>(index.narrow(0, 0, m).sort());
-  const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
-  const double* p = sorted_scores.const_data_ptr<double>();
-
-  at::Tensor slots = at::zeros({3 * (m + 1)}, double_options);
-  const size_t bin_bytes = static_cast<size_t>(m + 3 * (m + 1)) * sizeof(double);
-  if (launch.shared_fits(bin_negatives<score_t, target_t, true>, bin_bytes)) {
-    bin_negatives<score_t, target_t, true><<<launch.blocks(n, 2), kThreads, bin_bytes, launch.stream>>>(
-        s, t, n, p, m, delta, slots.data_ptr<double>(), state_ptr);
-  } else {
-    bin_negatives<score_t, target_t, false><<<launch.blocks(n, 8), kThreads, 0, launch.stream>>>(
-        s, t, n, p, m, delta, slots.data_ptr<double>(), state_ptr);
-  }
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const at::Tensor checked = state.cpu();
-  const auto* checked_ptr = reinterpret_cast<const unsigned long long*>(checked.const_data_ptr<int64_t>());
-  if (checked_ptr[kNonFinite] != kNotFound) {
-    const int64_t at_index = static_cast<int64_t>(checked_ptr[kNonFinite]);
-    raise_nonfinite_score(at_index, scores.view(-1)[at_index].item<double>());
-  }
-  if (m == 0) {
-    return {at::zeros({}, scores.options()), at::zeros_like(scores)};
-  }
-
-  const at::Tensor host_p = sorted_scores.cpu();
-  at::Tensor host_slots = slots.cpu();
-  double* hs = host_slots.data_ptr<double>();
-  const PositiveRanking ranking = rank_positives(host_p.const_data_ptr<double>(), m, delta, interpolated,
-                                                 RankSlots{hs, hs + (m + 1), hs + 2 * (m + 1)});
-  at::Tensor host_prefixes = at::empty({2 * (m + 1)}, at::dtype(at::kDouble));
-  std::copy(ranking.w_prefix.begin(), ranking.w_prefix.end(), host_prefixes.data_ptr<double>());
-  std::copy(ranking.wp_prefix.begin(), ranking.wp_prefix.end(), host_prefixes.data_ptr<double>() + (m + 1));
-  const at::Tensor prefixes = host_prefixes.to(double_options);
-
-  at::Tensor grad = at::empty_like(scores);
-  const double inv_m = 1.0 / static_cast<double>(m);
-  const size_t grad_bytes = static_cast<size_t>(m + 2 * (m + 1)) * sizeof(double);
-  if (launch.shared_fits(write_gradients<score_t, target_t, true>, grad_bytes)) {
-    write_gradients<score_t, target_t, true><<<launch.blocks(n, 4), kThreads, grad_bytes, launch.stream>>>(
-        s, t, n, p, m, delta, prefixes.const_data_ptr<double>(), inv_m, grad.mutable_data_ptr<score_t>());
-  } else {
-    write_gradients<score_t, target_t, false><<<launch.blocks(n, 8), kThreads, 0, launch.stream>>>(
-        s, t, n, p, m, delta, prefixes.const_data_ptr<double>(), inv_m, grad.mutable_data_ptr<score_t>());
-  }
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
-  return {loss, grad};
-}
-
-std::tuple<at::Tensor, at::Tensor> ap_rank_cuda(const at::Tensor& scores, const at::Tensor& targets,
+struct CudaKernel {
+  template <typename score_t, typename target_t>
+  static std::tuple<at::Tensor, at::Tensor> run(const at::Tensor& scores, const at::Tensor& targets,
                                                 double delta, bool interpolated) {
-  check_ap_rank_args(scores, targets, delta);
-  const c10::cuda::CUDAGuard guard(scores.device());
-  const at::Tensor contiguous_scores = scores.contiguous();
-  const at::Tensor contiguous_targets = targets.contiguous();
-  std::tuple<at::Tensor, at::Tensor> out;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "ap_rank_cuda", [&] {
-    using score_t = scalar_t;
-    AT_DISPATCH_INTEGRAL_TYPES(targets.scalar_type(), "ap_rank_cuda", [&] {
-      out = ap_rank_typed<score_t, scalar_t>(contiguous_scores, contiguous_targets, delta, interpolated);
-    });
-  });
-  return out;
-}
+    const c10::cuda::CUDAGuard guard(scores.device());
+    const int64_t n = scores.numel();
+    const Launch launch(scores);
+    const score_t* s = scores.const_data_ptr<score_t>();
+    const target_t* t = targets.const_data_ptr<target_t>();
+    const auto long_options = targets.options().dtype(at::kLong);
+    const auto double_options = scores.options().dtype(at::kDouble);
+
+    at::Tensor state = at::empty({kStateSize}, long_options);
+    state.fill_(0);
+    state.narrow(0, kBadTarget, 2).fill_(-1);  // kNotFound as a bit pattern
+    auto* state_ptr = reinterpret_cast<unsigned long long*>(state.data_ptr<int64_t>());
+    at::Tensor index = at::empty({std::max<int64_t>(n, 1)}, long_options);
+    find_positives<target_t><<<launch.blocks(n, 8), kThreads, 0, launch.stream>>>(
+        n, t, index.data_ptr<int64_t>(), state_ptr);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    const at::Tensor found = state.cpu();
+    const auto* found_ptr = reinterpret_cast<const unsigned long long*>(found.const_data_ptr<int64_t>());
+    if (found_ptr[kBadTarget] != kNotFound) {
+      const int64_t at_index = static_cast<int64_t>(found_ptr[kBadTarget]);
+      raise_bad_target(at_index, targets.view(-1)[at_index].item<int64_t>());
+    }
+    const int64_t m = static_cast<int64_t>(found_ptr[kPositives]);
+    const at::Tensor positive_index = std::get<0>(index.narrow(0, 0, m).sort());
+    const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
+
+    // The grid is built on the host (m entries) and used on the device.
+    const at::Tensor host_p = sorted_scores.cpu();
+    std::vector<int64_t> host_cell_start;
+    GridScores grid{};
+    at::Tensor cell_start;
+    if (m > 0) {
+      grid = make_grid(host_p.const_data_ptr<double>(), m, host_cell_start);
+      cell_start = at::tensor(host_cell_start, at::dtype(at::kLong)).to(long_options);
+      grid.p = sorted_scores.const_data_ptr<double>();
+      grid.cell_start = cell_start.const_data_ptr<int64_t>();
+    }
+
+    at::Tensor slots = at::zeros({3 * (m + 1)}, double_options);
+    const size_t bin_bytes = static_cast<size_t>(grid_words(grid) + 3 * (m + 1)) * sizeof(double);
+    launch.run(bin_negatives<score_t, target_t, true>, bin_negatives<score_t, target_t, false>, bin_bytes,
+               2, n, s, t, grid, delta, slots.data_ptr<double>(), state_ptr);
+    const at::Tensor checked = state.cpu();
+    const auto* checked_ptr = reinterpret_cast<const unsigned long long*>(checked.const_data_ptr<int64_t>());
+    if (checked_ptr[kNonFinite] != kNotFound) {
+      const int64_t at_index = static_cast<int64_t>(checked_ptr[kNonFinite]);
+      raise_nonfinite_score(at_index, scores.view(-1)[at_index].item<double>());
+    }
+    if (m == 0) {
+      return {at::zeros({}, scores.options()), at::zeros_like(scores)};
+    }
+
+    at::Tensor host_slots = slots.cpu();
+    double* hs = host_slots.data_ptr<double>();
+    const PositiveRanking ranking = rank_positives(host_p.const_data_ptr<double>(), m, delta, interpolated,
+                                                   RankSlots{hs, hs + (m + 1), hs + 2 * (m + 1)});
+    at::Tensor host_prefixes = at::empty({2 * (m + 1)}, at::dtype(at::kDouble));
+    std::copy(ranking.w_prefix.begin(), ranking.w_prefix.end(), host_prefixes.data_ptr<double>());
+    std::copy(ranking.wp_prefix.begin(), ranking.wp_prefix.end(), host_prefixes.data_ptr<double>() + (m + 1));
+    const at::Tensor prefixes = host_prefixes.to(double_options);
+
+    at::Tensor grad = at::empty_like(scores);
+    const double inv_m = 1.0 / static_cast<double>(m);
+    const size_t grad_bytes = static_cast<size_t>(grid_words(grid) + 2 * (m + 1)) * sizeof(double);
+    launch.run(write_gradients<score_t, target_t, true>, write_gradients<score_t, target_t, false>,
+               grad_bytes, 4, n, s, t, grid, delta, prefixes.const_data_ptr<double>(), inv_m,
+               grad.mutable_data_ptr<score_t>());
+    const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
+    return {loss, grad};
+  }
+};
 
 }  // namespace
 
 TORCH_LIBRARY_IMPL(mmdet_losses, CUDA, m) {
-  m.impl("ap_rank", &ap_rank_cuda);
+  m.impl("ap_rank", &dispatch_ap_rank<CudaKernel>);
 }
 
 }  // namespace mmdet_losses
