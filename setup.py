@@ -47,10 +47,12 @@ from torch.utils.cpp_extension import BuildExtension, CppExtension, CUDAExtensio
 
 def extension():
     sources = [str(CSRC / 'ap_rank.cpp'), str(CSRC / 'cpu' / 'ap_rank_cpu.cpp')]
-    cxx_flags = ['-O3']
+    # at::parallel_for is a header template: without -fopenmp here it silently runs on one thread.
+    cxx_flags = ['-O3', '-fopenmp']
     if CUDA_HOME is None:
         print('mmdet_losses: building the CPU kernel only (no nvcc found, or FORCE_CUDA=0)')
-        return CppExtension('mmdet_losses._C', sources, extra_compile_args={'cxx': cxx_flags})
+        return CppExtension('mmdet_losses._C', sources, extra_compile_args={'cxx': cxx_flags},
+                            extra_link_args=['-fopenmp'])
     # Without a visible GPU torch cannot pick architectures (and crashes doing so).
     os.environ.setdefault('TORCH_CUDA_ARCH_LIST', RELEASE_ARCHS)
     print(f'mmdet_losses: building the CPU and CUDA kernels (CUDA at {CUDA_HOME}, '
@@ -60,6 +62,7 @@ def extension():
         sources + [str(CSRC / 'cuda' / 'ap_rank_cuda.cu')],
         define_macros=[('WITH_CUDA', None)],
         extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3']},
+        extra_link_args=['-fopenmp'],
     )
 
 

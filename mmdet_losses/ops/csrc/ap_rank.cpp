@@ -7,7 +7,9 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace mmdet_losses {
 
@@ -66,21 +68,28 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
   return out;
 }
 
-GridScores make_grid(const double* p, int64_t m, std::vector<int64_t>& cell_start) {
-  GridScores grid{p, m, nullptr, 2 * m, static_cast<double>(2 * m) / (p[m - 1] - p[0])};
-  if (!std::isfinite(grid.cells_per_unit)) {
-    grid.cells = 0;
-    grid.cells_per_unit = 0.0;
+GridTable::GridTable(const double* p, int64_t m)
+    : m(m), cells(2 * m), cells_per_unit(static_cast<double>(2 * m) / (p[m - 1] - p[0])) {
+  if (!std::isfinite(cells_per_unit)) {
+    cells = 0;
+    cells_per_unit = 0.0;
   }
-  cell_start.assign(grid.cells + 2, 0);
+  const GridScores cell_function{p, m, nullptr, cells, cells_per_unit, 0};
+  cell_start.assign(cells + 2, 0);
   for (int64_t k = 0; k < m; ++k) {
-    ++cell_start[grid.cell_of(p[k]) + 1];
+    ++cell_start[cell_function.cell_of(p[k]) + 1];
   }
-  for (int64_t c = 1; c < grid.cells + 2; ++c) {
+  int64_t most = 0;
+  for (int64_t c = 1; c < cells + 2; ++c) {
+    most = std::max(most, cell_start[c]);
     cell_start[c] += cell_start[c - 1];
   }
-  grid.cell_start = cell_start.data();
-  return grid;
+  window = 1;
+  while (window < most) {
+    window *= 2;
+  }
+  padded_p.assign(p, p + m);
+  padded_p.resize(m + window, std::numeric_limits<double>::infinity());
 }
 
 std::tuple<at::Tensor, at::Tensor> sort_positives(const at::Tensor& flat_scores,

@@ -52,14 +52,17 @@ struct SortedScores {
 // Searches in the m sorted positive scores in O(1) on average: a uniform grid of cells over
 // [p[0], p[m-1]], and a search finishes among the positives of the query's own cell. Positives are
 // put into cells by the same function as queries, and that function is monotone under IEEE
-// rounding, so positives in lower cells are < the query and those in higher cells are > it: the
-// answer lies in the query's cell range exactly.
+// rounding, so positives in lower cells are < the query and those in higher cells are > it. The
+// answer therefore lies in [start of the query's cell, + window], where window (a power of two) is
+// the largest cell occupancy: every search takes the same log2(window) branchless steps, which the
+// CPU predicts perfectly. p is padded with window entries of +inf so that no step reads past it.
 struct GridScores {
-  const double* p;
+  const double* p;            // m sorted scores, then window entries of +inf
   int64_t m;
   const int64_t* cell_start;  // cells + 2 entries: the first positive of each cell, then m
   int64_t cells;              // the cell index of a score is in [0, cells]
   double cells_per_unit;
+  int64_t window;
 
   AP_RANK_HOST_DEVICE int64_t cell_of(double value) const {
     const double cell = (value - p[0]) * cells_per_unit;
@@ -69,9 +72,25 @@ struct GridScores {
   }
 
   AP_RANK_HOST_DEVICE int64_t lower_bound(double value) const {
-    const int64_t cell = cell_of(value);
-    const int64_t first = cell_start[cell];
-    return first + mmdet_losses::lower_bound(p + first, cell_start[cell + 1] - first, value);
+    const int64_t first = cell_start[cell_of(value)];
+    return first + mmdet_losses::lower_bound(p + first, window, value);
+  }
+};
+
+// The arrays behind a GridScores, built on the host from the m >= 1 sorted scores: about 2m cells,
+// or a single cell (plain binary search) when their range is empty or too narrow to divide.
+struct GridTable {
+  std::vector<double> padded_p;
+  std::vector<int64_t> cell_start;
+  int64_t m = 0;
+  int64_t cells = 0;
+  double cells_per_unit = 0.0;
+  int64_t window = 1;
+
+  GridTable() = default;
+  GridTable(const double* p, int64_t m);
+  GridScores view() const {
+    return {padded_p.data(), m, cell_start.data(), cells, cells_per_unit, window};
   }
 };
 
@@ -120,10 +139,6 @@ struct PositiveRanking {
 // slots each, consumed in place).
 PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool interpolated,
                                const RankSlots& negatives);
-
-// A grid of about 2m cells over the m >= 1 sorted scores p; a single cell, that is plain binary
-// search, when their range is empty or too narrow to divide. cell_start receives the grid's table.
-GridScores make_grid(const double* p, int64_t m, std::vector<int64_t>& cell_start);
 
 // The positives' flat indices (ascending) reordered by ascending score, ties by index, and their
 // scores as float64: (sorted scores, flat indices). Works on any device.

@@ -25,9 +25,8 @@ struct Chunks {
 };
 
 Chunks split(int64_t n) {
-  const int64_t wanted = std::min<int64_t>(at::get_num_threads(), (n + kMinChunk - 1) / kMinChunk);
-  const int64_t size = std::max<int64_t>(1, (n + std::max<int64_t>(wanted, 1) - 1) / std::max<int64_t>(wanted, 1));
-  return {n, size, std::max<int64_t>(1, (n + size - 1) / size)};
+  const int64_t count = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n / kMinChunk));
+  return {n, std::max<int64_t>(1, (n + count - 1) / count), count};
 }
 
 // Pass 0, over the targets only: checks every value and returns the positives' flat indices in
@@ -78,8 +77,8 @@ struct CpuKernel {
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
     const double* p = sorted_scores.const_data_ptr<double>();
     const double lowest = m > 0 ? p[0] : 0.0;
-    std::vector<int64_t> cell_start;
-    const GridScores grid = m > 0 ? make_grid(p, m, cell_start) : GridScores{};
+    const GridTable table = m > 0 ? GridTable(p, m) : GridTable{};
+    const GridScores grid = table.view();
 
     // Pass 1: checks every score; bins each negative that reaches a positive's window.
     const int64_t slots = 3 * (m + 1);

@@ -71,22 +71,23 @@ __device__ inline void flush_hi(const PendingSlot& run, const RankSlots& slots) 
   }
 }
 
-// Shared memory of a block, in 8-byte words: the grid (m positives, cells + 2 cell starts; none
-// without positives), then the kernel's own arrays.
+// Shared memory of a block, in 8-byte words: the grid (m + window padded scores, cells + 2 cell
+// starts; none without positives), then the kernel's own arrays.
 __host__ __device__ inline int64_t grid_words(const GridScores& grid) {
-  return grid.m > 0 ? grid.m + grid.cells + 2 : 0;
+  return grid.m > 0 ? grid.m + grid.window + grid.cells + 2 : 0;
 }
 
 // The grid with its arrays copied into `words` (grid_words(grid) of them) by the whole block.
 __device__ GridScores grid_in_shared(const GridScores& grid, double* words) {
-  auto* cell_start = reinterpret_cast<int64_t*>(words + grid.m);
-  for (int64_t k = threadIdx.x; k < grid.m; k += blockDim.x) {
+  const int64_t scores = grid.m > 0 ? grid.m + grid.window : 0;
+  auto* cell_start = reinterpret_cast<int64_t*>(words + scores);
+  for (int64_t k = threadIdx.x; k < scores; k += blockDim.x) {
     words[k] = grid.p[k];
   }
-  for (int64_t k = threadIdx.x; k < grid_words(grid) - grid.m; k += blockDim.x) {
+  for (int64_t k = threadIdx.x; k < grid_words(grid) - scores; k += blockDim.x) {
     cell_start[k] = grid.cell_start[k];
   }
-  return {words, grid.m, cell_start, grid.cells, grid.cells_per_unit};
+  return {words, grid.m, cell_start, grid.cells, grid.cells_per_unit, grid.window};
 }
 
 // Shared layout when kShared: the grid, then 3 x (m + 1) slots (full, count, total).
@@ -239,17 +240,14 @@ struct CudaKernel {
     const at::Tensor positive_index = std::get<0>(index.narrow(0, 0, m).sort());
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
 
-    // The grid is built on the host (m entries) and used on the device.
+    // The grid is built on the host (O(m)) and used on the device.
     const at::Tensor host_p = sorted_scores.cpu();
-    std::vector<int64_t> host_cell_start;
-    GridScores grid{};
-    at::Tensor cell_start;
-    if (m > 0) {
-      grid = make_grid(host_p.const_data_ptr<double>(), m, host_cell_start);
-      cell_start = at::tensor(host_cell_start, at::dtype(at::kLong)).to(long_options);
-      grid.p = sorted_scores.const_data_ptr<double>();
-      grid.cell_start = cell_start.const_data_ptr<int64_t>();
-    }
+    const GridTable table = m > 0 ? GridTable(host_p.const_data_ptr<double>(), m) : GridTable{};
+    const at::Tensor padded_p = at::tensor(table.padded_p, at::dtype(at::kDouble)).to(double_options);
+    const at::Tensor cell_start = at::tensor(table.cell_start, at::dtype(at::kLong)).to(long_options);
+    GridScores grid = table.view();
+    grid.p = padded_p.const_data_ptr<double>();
+    grid.cell_start = cell_start.const_data_ptr<int64_t>();
 
     at::Tensor slots = at::zeros({3 * (m + 1)}, double_options);
     const size_t bin_bytes = static_cast<size_t>(grid_words(grid) + 3 * (m + 1)) * sizeof(double);
