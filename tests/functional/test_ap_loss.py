@@ -61,6 +61,28 @@ def test_matches_reference_fp32(interpolated):
                    rtol=1e-5)
 
 
+@pytest.mark.parametrize('layout', ['all_tied', 'crowd_and_outlier', 'tiny_span', 'large_offset'])
+def test_matches_reference_for_awkward_positive_layouts(layout):
+    """The op searches the positives through a grid of cells over their score range; these
+    layouts give it a single cell, one crowded cell among empty ones, and extreme cell widths."""
+    generator = torch.Generator().manual_seed(12)
+    scores = torch.randn(4000, generator=generator, dtype=torch.float64)
+    targets = torch.zeros(4000, dtype=torch.int64)
+    positives = torch.randperm(4000, generator=generator)[:200]
+    targets[positives] = 1
+    if layout == 'all_tied':
+        scores[positives] = 0.5
+    elif layout == 'crowd_and_outlier':
+        scores[positives] = 0.3 + 1e-3 * torch.rand(200, generator=generator, dtype=torch.float64)
+        scores[positives[0]] = 50.0
+    elif layout == 'tiny_span':
+        scores[positives] = 1.0 + 1e-13 * torch.arange(200, dtype=torch.float64)
+    else:
+        scores = scores + 1e5
+    assert_matches(loss_and_grad(ap_loss, scores, targets), loss_and_grad(ap_loss_reference, scores, targets),
+                   rtol=1e-9)
+
+
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16, torch.float32])
 def test_low_precision_scores_are_ranked_exactly(dtype):
     """The op reads each score in its own precision and accumulates in float64: its result is the

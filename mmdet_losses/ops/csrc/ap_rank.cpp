@@ -69,7 +69,7 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
 }
 
 GridTable::GridTable(const double* p, int64_t m)
-    : m(m), cells(2 * m), cells_per_unit(static_cast<double>(2 * m) / (p[m - 1] - p[0])) {
+    : m(m), cells(4 * m), cells_per_unit(static_cast<double>(4 * m) / (p[m - 1] - p[0])) {
   if (!std::isfinite(cells_per_unit)) {
     cells = 0;
     cells_per_unit = 0.0;

@@ -77,8 +77,9 @@ struct GridScores {
   }
 };
 
-// The arrays behind a GridScores, built on the host from the m >= 1 sorted scores: about 2m cells,
-// or a single cell (plain binary search) when their range is empty or too narrow to divide.
+// The arrays behind a GridScores, built on the host from the m >= 1 sorted scores: 4m cells
+// (fastest on the CPU of 2m, 4m and 8m), or a single cell (plain binary search) when their range is
+// empty or too narrow to divide.
 struct GridTable {
   std::vector<double> padded_p;
   std::vector<int64_t> cell_start;
