@@ -1,4 +1,5 @@
 """mmdet modules, registered in ``mmdet.registry.MODELS`` on import."""
+from .heads import APLossRetinaHead
 from .losses import APLoss
 
-__all__ = ['APLoss']
+__all__ = ['APLoss', 'APLossRetinaHead']

@@ -5,8 +5,6 @@ import torch
 pytest.importorskip('mmdet', reason='the mmdet modules need mmdet (the op tests do not)')
 
 from mmdet.registry import MODELS  # noqa: E402
-from mmdet.structures import DetDataSample  # noqa: E402
-from mmengine.structures import InstanceData  # noqa: E402
 
 import mmdet_losses  # noqa: E402,F401  (registers the modules)
 from mmdet_losses.functional import ap_loss  # noqa: E402
@@ -49,25 +47,11 @@ def test_bad_configs_and_calls_are_refused():
         loss_module(torch.randn(3, 2), torch.tensor([0, 1]))
 
 
-def test_trains_inside_the_stock_retina_head():
+def test_trains_inside_the_stock_retina_head(retina_head_cfg, detection_batch):
     """As loss_cls of mmdet's RetinaHead (ranking within each FPN level)."""
-    head = MODELS.build(dict(
-        type='RetinaHead', num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1,
-        anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4, scales_per_octave=1,
-                              ratios=[1.0], strides=[8, 16]),
-        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4, target_stds=[1.0] * 4),
-        loss_cls=dict(type='APLoss', use_sigmoid=True, loss_weight=1.0),
-        loss_bbox=dict(type='L1Loss', loss_weight=1.0),
-        train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4,
-                                     min_pos_iou=0, ignore_iof_thr=-1),
-                       sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1,
-                       debug=False)))
-    feats = [torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4)]
-    samples = []
-    for boxes, labels in (([[4.0, 4.0, 36.0, 40.0]], [1]), ([[10.0, 8.0, 30.0, 28.0], [32.0, 30.0, 60.0, 62.0]], [0, 2])):
-        sample = DetDataSample(metainfo=dict(img_shape=(64, 64), pad_shape=(64, 64), scale_factor=(1.0, 1.0)))
-        sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes), labels=torch.tensor(labels))
-        samples.append(sample)
+    head = MODELS.build(retina_head_cfg(loss_cls=dict(type='APLoss', use_sigmoid=True)))
+    feats, samples = detection_batch([([[4.0, 4.0, 36.0, 40.0]], [1]),
+                                      ([[10.0, 8.0, 30.0, 28.0], [32.0, 30.0, 60.0, 62.0]], [0, 2])])
     losses = head.loss(feats, samples)
     total = sum(sum(value) for value in losses.values())
     assert torch.isfinite(total) and total > 0

@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+pytest.importorskip('mmdet', reason='the mmdet modules need mmdet (the op tests do not)')
+
+from mmdet.structures import DetDataSample  # noqa: E402
+from mmengine.structures import InstanceData  # noqa: E402
+
+
+@pytest.fixture
+def retina_head_cfg():
+    """A small RetinaNet head config (two FPN levels) with the given overrides."""
+    def make(**overrides):
+        cfg = dict(
+            type='RetinaHead', num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1,
+            anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4, scales_per_octave=2,
+                                  ratios=[0.5, 1.0], strides=[8, 16]),
+            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4, target_stds=[1.0] * 4),
+            loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+            loss_bbox=dict(type='L1Loss', loss_weight=1.0),
+            train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4,
+                                         min_pos_iou=0, ignore_iof_thr=-1),
+                           sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1,
+                           debug=False))
+        cfg.update(overrides)
+        return cfg
+    return make
+
+
+@pytest.fixture
+def detection_batch():
+    """(feats, data samples) for 64x64 images with the given (boxes, labels) per image."""
+    def make(images, channels=8, seed=0):
+        generator = torch.Generator().manual_seed(seed)
+        feats = [torch.randn(len(images), channels, 8, 8, generator=generator),
+                 torch.randn(len(images), channels, 4, 4, generator=generator)]
+        samples = []
+        for boxes, labels in images:
+            sample = DetDataSample(metainfo=dict(img_shape=(64, 64), pad_shape=(64, 64),
+                                                 scale_factor=(1.0, 1.0)))
+            sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                                               labels=torch.tensor(labels, dtype=torch.long))
+            samples.append(sample)
+        return feats, samples
+    return make
