@@ -1,0 +1,67 @@
+# A small RetinaNet (ResNet-18 from scratch, 3 FPN levels, 128 px images) trained with AP-Loss over
+# the whole minibatch on the embedded demo data (tools/make_demo_data.py). Sized for a CPU.
+_base_ = [
+    'mmdet::_base_/models/retinanet_r50_fpn.py',
+    'mmdet::_base_/datasets/coco_detection.py',
+    'mmdet::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
+
+data_root = 'data/demo/'
+classes = ('ellipse', 'rectangle', 'triangle', 'cross')
+image_size = (128, 128)
+
+model = dict(
+    data_preprocessor=dict(pad_size_divisor=32),
+    backbone=dict(depth=18, init_cfg=None, frozen_stages=-1, norm_eval=False),
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=64, start_level=1, num_outs=3),
+    bbox_head=dict(
+        type='APLossRetinaHead', num_classes=len(classes), in_channels=64, feat_channels=64,
+        stacked_convs=2,
+        anchor_generator=dict(octave_base_scale=4, scales_per_octave=2, ratios=[0.5, 1.0, 2.0],
+                              strides=[8, 16, 32]),
+        loss_cls=dict(_delete_=True, type='APLoss', use_sigmoid=True, delta=1.0, loss_weight=1.0)),
+    test_cfg=dict(score_thr=0.05, max_per_img=20))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+train_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root=data_root, metainfo=dict(classes=classes),
+                 ann_file='annotations/instances_train.json',
+                 data_prefix=dict(img='VOC2007/JPEGImages/'), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, metainfo=dict(classes=classes),
+                 ann_file='annotations/instances_val.json',
+                 data_prefix=dict(img='VOC2007/JPEGImages/'), pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+test_evaluator = val_evaluator
+
+max_iters = 400
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+                     clip_grad=dict(max_norm=10, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[300], gamma=0.1),
+]
+default_hooks = dict(logger=dict(interval=10),
+                     checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(enable=False, base_batch_size=8)

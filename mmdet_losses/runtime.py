@@ -1,0 +1,61 @@
+"""What tools/train.py and tools/test.py share: loading a config the way mmdet's tools do, and
+what mmengine 0.10.7 needs to run under torch >= 2.6. Imports mmengine only when called."""
+import importlib
+import os.path as osp
+
+import torch
+
+
+def add_runner_arguments(parser):
+    """The options tools/train.py and tools/test.py share with mmdet's tools."""
+    from mmengine.config import DictAction
+
+    parser.add_argument('--work-dir', help='the dir to save logs, checkpoints and metrics')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config, key=value (e.g. train_cfg.max_iters=100)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher')
+    # torchrun passes --local-rank (or sets LOCAL_RANK); accept both spellings.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(path, launcher='none', cfg_options=None, work_dir=None):
+    """The config at ``path`` with the command line's overrides; the work dir defaults to
+    ``./work_dirs/<config name>`` as in mmdet."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Lets ``torch.load``'s default ``weights_only=True`` read the checkpoints mmengine writes.
+
+    mmengine 0.10.7 calls ``torch.load`` without ``weights_only``, and its checkpoints hold, besides
+    tensors, the message hub's ``HistoryBuffer`` objects and numpy arrays and scalars (resuming
+    needs them). This allows exactly the globals such a checkpoint names, rather than turning the
+    safe loader off. ``builtins.getattr`` is among them because a ``HistoryBuffer`` pickles its
+    statistic methods as ``getattr(HistoryBuffer, 'min')``; the weights-only loader still refuses
+    to call anything that is not allowed.
+    """
+    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+
+
+def mmengine_checkpoint_globals() -> list:
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    # numpy 2 moved numpy.core to numpy._core; checkpoints name whichever wrote them.
+    multiarray = importlib.import_module(
+        'numpy._core.multiarray' if hasattr(np, '_core') else 'numpy.core.multiarray')
+    # numpy >= 1.25 builds each dtype from its own class (numpy.dtypes.Float64DType, ...).
+    dtype_classes = [getattr(np.dtypes, name) for name in getattr(getattr(np, 'dtypes', None), '__all__', [])]
+    return [np.ndarray, np.dtype, *dtype_classes, multiarray._reconstruct, multiarray.scalar,
+            HistoryBuffer, getattr]

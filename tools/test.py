@@ -1,0 +1,48 @@
+"""Evaluates a trained detector from an mmdet config and checkpoint with mmdet_losses registered
+(mmdet's command line).
+
+    python tools/test.py configs/demo/retinanet_r18_aploss_demo.py work_dirs/demo/aploss/iter_400.pth
+    python tools/test.py CONFIG CHECKPOINT --out results.pkl --show-dir vis
+"""
+import argparse
+
+from mmengine.runner import Runner
+
+import mmdet_losses  # noqa: F401  (registers the losses and heads in mmdet's registry)
+from mmdet_losses.runtime import add_runner_arguments, allow_mmengine_checkpoints, load_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    add_runner_arguments(parser)
+    parser.add_argument('--out', help='dump the predictions to this pickle file for offline evaluation')
+    parser.add_argument('--show-dir', help='draw predicted boxes into this folder under the work dir')
+    return parser.parse_args(argv)
+
+
+def build_config(args):
+    cfg = load_config(args.config, args.launcher, args.cfg_options, args.work_dir)
+    cfg.load_from = args.checkpoint
+    if args.show_dir is not None:
+        visualization = cfg.default_hooks.setdefault('visualization', dict(type='DetVisualizationHook'))
+        visualization.update(draw=True, test_out_dir=args.show_dir)
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must name a .pkl or .pickle file, got {args.out!r}')
+        cfg.test_evaluator = [*(cfg.test_evaluator if isinstance(cfg.test_evaluator, list)
+                                else [cfg.test_evaluator]),
+                              dict(type='DumpDetResults', out_file_path=args.out)]
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    allow_mmengine_checkpoints()
+    runner = Runner.from_cfg(build_config(args))
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
