@@ -1,5 +1,5 @@
 """mmdet modules, registered in ``mmdet.registry.MODELS`` on import."""
-from .heads import APLossRetinaHead
+from .heads import APLossRetinaHead, APLossSSDHead
 from .losses import APLoss
 
-__all__ = ['APLoss', 'APLossRetinaHead']
+__all__ = ['APLoss', 'APLossRetinaHead', 'APLossSSDHead']

@@ -43,3 +43,27 @@ def detection_batch():
             samples.append(sample)
         return feats, samples
     return make
+
+
+@pytest.fixture
+def whole_minibatch_reference():
+    """AP-Loss of a head's scores over its whole minibatch, with the paper's targets built entry by
+    entry from mmdet's own assignment, by the per-positive reference loop."""
+    from mmdet_losses.functional import ap_loss_reference
+
+    def compute(head, cls_scores, samples):
+        metas = [s.metainfo for s in samples]
+        anchors, valid = head.get_anchors([s.shape[-2:] for s in cls_scores], metas,
+                                          device=cls_scores[0].device)
+        labels, label_weights = head.get_targets(anchors, valid, [s.gt_instances for s in samples],
+                                                 metas)[:2]
+        classes = head.cls_out_channels
+        scores, targets = [], []
+        for level, score in enumerate(cls_scores):
+            scores.append(score.permute(0, 2, 3, 1).reshape(-1, classes))
+            for label, weight in zip(labels[level].reshape(-1).tolist(),
+                                     label_weights[level].reshape(-1).tolist()):
+                targets.append([-1] * classes if weight == 0 else [int(label == c) for c in range(classes)])
+        assert sum(row.count(1) for row in targets) > 0
+        return ap_loss_reference(torch.cat(scores), torch.tensor(targets))
+    return compute

@@ -9,7 +9,6 @@ pytest.importorskip('mmdet', reason='the mmdet modules need mmdet (the op tests 
 from mmdet.registry import MODELS  # noqa: E402
 
 import mmdet_losses  # noqa: E402,F401  (registers the modules)
-from mmdet_losses.functional import ap_loss_reference  # noqa: E402
 
 TWO_IMAGES = [([[4.0, 4.0, 36.0, 40.0]], [1]),
               ([[10.0, 8.0, 30.0, 28.0], [32.0, 30.0, 60.0, 62.0]], [0, 2])]
@@ -36,29 +35,15 @@ def test_per_entry_losses_equal_the_stock_head(retina_head_cfg, detection_batch,
         torch.testing.assert_close(actual[name], sum(expected[name]), rtol=1e-5, atol=1e-6)
 
 
-def test_ap_loss_ranks_all_levels_and_images_together(retina_head_cfg, detection_batch):
+def test_ap_loss_ranks_all_levels_and_images_together(retina_head_cfg, detection_batch,
+                                                       whole_minibatch_reference):
     head = MODELS.build(retina_head_cfg(type='APLossRetinaHead',
                                         loss_cls=dict(type='APLoss', use_sigmoid=True)))
     feats, samples = detection_batch(TWO_IMAGES)
     cls_scores, bbox_preds = head(feats)
     losses = head.loss_by_feat(cls_scores, bbox_preds, [s.gt_instances for s in samples],
                                [s.metainfo for s in samples])
-
-    # The paper's targets, built here entry by entry from mmdet's own assignment.
-    anchors, valid = head.get_anchors([s.shape[-2:] for s in cls_scores], [s.metainfo for s in samples],
-                                      device=cls_scores[0].device)
-    labels, label_weights = head.get_targets(anchors, valid, [s.gt_instances for s in samples],
-                                             [s.metainfo for s in samples])[:2]
-    scores, targets = [], []
-    for level, score in enumerate(cls_scores):
-        flat = score.permute(0, 2, 3, 1).reshape(-1, 3)
-        for anchor, (label, weight) in enumerate(zip(labels[level].reshape(-1).tolist(),
-                                                     label_weights[level].reshape(-1).tolist())):
-            row = [-1] * 3 if weight == 0 else [1 if label == c else 0 for c in range(3)]
-            targets.append(row)
-        scores.append(flat)
-    expected = ap_loss_reference(torch.cat(scores), torch.tensor(targets))
-    assert sum(row.count(1) for row in targets) > 0
+    expected = whole_minibatch_reference(head, cls_scores, samples)
     torch.testing.assert_close(losses['loss_cls'], expected, rtol=1e-5, atol=1e-6)
 
 
