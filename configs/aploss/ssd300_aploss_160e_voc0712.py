@@ -1,0 +1,8 @@
+# SSD300 trained with AP-Loss over the whole minibatch (sigmoid class scores, no hard-negative
+# mining), with the data and schedule of its stock-SSD baseline ssd300_160e_voc0712.py.
+_base_ = './ssd300_160e_voc0712.py'
+custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
+model = dict(bbox_head=dict(
+    type='APLossSSDHead',
+    loss_cls=dict(type='APLoss', use_sigmoid=True, delta=1.0, loss_weight=1.0),
+    loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0)))

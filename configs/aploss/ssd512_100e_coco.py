@@ -1,0 +1,15 @@
+# Stock SSD (softmax cross-entropy with hard-negative mining) under the AP-Loss paper's schedule, the
+# baseline of ssd512_aploss_100e_coco.py: 100 epochs, lr 0.001 per 16 images
+# (both configs), 500 warm-up iterations from lr / 3, lr / 10 after epochs 60 and 80.
+_base_ = 'mmdet::ssd/ssd512_coco.py'
+
+# mmdet's config repeats COCO 5 times per epoch; the paper's epochs are real epochs.
+train_dataloader = dict(dataset=dict(times=1))
+max_epochs = 100
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
+optim_wrapper = dict(optimizer=dict(lr=0.001, momentum=0.9, weight_decay=1e-4))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0, end=500),
+    dict(type='MultiStepLR', by_epoch=True, begin=0, end=max_epochs, milestones=[60, 80], gamma=0.1),
+]
+auto_scale_lr = dict(enable=False, base_batch_size=16)
