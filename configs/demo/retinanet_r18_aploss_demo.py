@@ -61,7 +61,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[300], gamma=0.1),
 ]
-default_hooks = dict(logger=dict(interval=10),
+default_hooks = dict(logger=dict(interval=10, log_metric_by_epoch=False),
                      checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(enable=False, base_batch_size=8)

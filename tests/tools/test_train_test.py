@@ -35,10 +35,13 @@ def logged_iterations(work_dir):
             if '"loss"' in line]
 
 
-def test_train_resume_and_test(demo_workspace):
-    train, test = load_tool('train'), load_tool('test')
+def test_train_resume_test_and_plot(demo_workspace):
+    train, test, plot_curves = load_tool('train'), load_tool('test'), load_tool('plot_curves')
+    # Validation runs at the end of each run; score_thr=0 keeps every box of a barely trained
+    # model, so pycocotools has results to score.
     options = ['default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1',
-               'train_dataloader.batch_size=4', 'train_cfg.val_interval=100']
+               'train_dataloader.batch_size=4', 'train_cfg.val_interval=100',
+               'model.test_cfg.score_thr=0.0']
     work_dir = str(demo_workspace / 'work')
     runner = train.main([CONFIG, '--work-dir', work_dir, '--cfg-options', 'train_cfg.max_iters=2', *options])
     assert runner.iter == 2 and (demo_workspace / 'work' / 'iter_2.pth').is_file()
@@ -49,12 +52,17 @@ def test_train_resume_and_test(demo_workspace):
     # A restart would log 1, 2, 1, 2, 3.
     assert logged_iterations(work_dir) == [1, 2, 3], 'the second run continues at iteration 3'
 
-    # score_thr=0 keeps every box of a barely trained model, so pycocotools has results to score.
     metrics = test.main([CONFIG, str(demo_workspace / 'work' / 'iter_3.pth'), '--work-dir',
                          str(demo_workspace / 'eval'), '--out', str(demo_workspace / 'predictions.pkl'),
                          '--cfg-options', 'model.test_cfg.score_thr=0.0'])
     assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0 and 'coco/bbox_mAP_50' in metrics, metrics
     assert (demo_workspace / 'predictions.pkl').is_file()
+
+    png = demo_workspace / 'curves.png'
+    [(loss, run_metrics)] = plot_curves.main([work_dir, '--labels', 'AP-Loss', '--out', str(png)])
+    assert [iteration for iteration, _ in loss] == [1, 2, 3]
+    assert [step for step, _ in run_metrics['coco/bbox_mAP']] == [2, 3]
+    assert png.stat().st_size > 10_000
 
 
 def test_checkpoints_need_only_the_allowed_globals(demo_workspace):
