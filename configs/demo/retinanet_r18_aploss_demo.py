@@ -21,7 +21,9 @@ model = dict(
         anchor_generator=dict(octave_base_scale=4, scales_per_octave=2, ratios=[0.5, 1.0, 2.0],
                               strides=[8, 16, 32]),
         loss_cls=dict(_delete_=True, type='APLoss', use_sigmoid=True, delta=1.0, loss_weight=1.0)),
-    test_cfg=dict(score_thr=0.05, max_per_img=20))
+    # AP-Loss ranks, it does not calibrate: a score threshold would only cut recall, so every box
+    # competes by rank (for both losses) up to max_per_img.
+    test_cfg=dict(score_thr=0.0, max_per_img=20))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
