@@ -1,0 +1,165 @@
+"""The embedded demo (`make demo`): trains a small RetinaNet (ResNet-18, 128 px) on the demo data
+with AP-Loss over the whole minibatch and, for comparison, with focal loss, on the CPU; evaluates
+both with the COCO metric (pycocotools) and the VOC metric; prints a side-by-side table; and writes
+under OUT a plot of both runs' training loss and validation AP (curves.png) and validation images
+with each model's top-ranked boxes drawn (predictions.png).
+
+    python tools/demo.py                       # OUT = work_dirs/demo, data in data/demo
+    python tools/demo.py --iters 200 --out work_dirs/demo_short
+
+A finished run is reused: delete its folder under OUT to train it again.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import make_demo_data  # noqa: E402
+import plot_curves  # noqa: E402
+
+RUNS = (('AP-Loss', 'aploss', 'configs/demo/retinanet_r18_aploss_demo.py'),
+        ('focal loss', 'focal', 'configs/demo/retinanet_r18_focal_demo.py'))
+SHOWN_IMAGES = 6
+BOXES_PER_IMAGE = 4
+
+
+def config(path, data, work_dir, iters):
+    from mmdet_losses.runtime import load_config
+
+    cfg = load_config(str(ROOT / path), work_dir=str(work_dir))
+    root = f'{Path(data).resolve()}/'
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[split].dataset.data_root = root
+    for split in ('val_evaluator', 'test_evaluator'):
+        cfg[split].ann_file = root + 'annotations/instances_val.json'
+    # The schedule's shape (warm-up, then lr / 10 for the last quarter) at any length.
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = max(1, iters // 4)
+    cfg.param_scheduler[-1].update(end=iters, milestones=[iters * 3 // 4])
+    cfg.default_hooks.checkpoint.interval = iters
+    return cfg
+
+
+def own_visualizer(cfg, name):
+    """mmdet's runtime names every visualizer 'visualizer', and mmengine keeps one instance per name
+    in a process: without a name of its own a second runner would log into the first one's folder."""
+    cfg = cfg.copy()
+    cfg.visualizer.name = name
+    return cfg
+
+
+def train(cfg, work_dir, iters):
+    """Trains unless a finished run is there; returns the training time in seconds."""
+    from mmengine.runner import Runner
+
+    record = work_dir / 'demo_train.json'
+    if (work_dir / f'iter_{iters}.pth').is_file() and record.is_file():
+        print(f'reusing the finished run in {work_dir}')
+        return json.loads(record.read_text())['seconds']
+    started = time.perf_counter()
+    Runner.from_cfg(own_visualizer(cfg, f'{work_dir.name}_train')).train()
+    seconds = time.perf_counter() - started
+    record.write_text(json.dumps(dict(seconds=seconds, iters=iters)))
+    return seconds
+
+
+def evaluate(cfg, checkpoint, work_dir, data, voc):
+    from mmengine.runner import Runner
+
+    cfg = own_visualizer(cfg, work_dir.name)
+    cfg.load_from = str(checkpoint)
+    cfg.work_dir = str(work_dir)
+    if voc:
+        cfg.test_dataloader.dataset = dict(
+            type='VOCDataset', data_root=f'{Path(data).resolve()}/', test_mode=True,
+            ann_file='VOC2007/ImageSets/Main/val.txt', data_prefix=dict(sub_data_root='VOC2007/'),
+            metainfo=dict(classes=make_demo_data.CLASSES), pipeline=cfg.test_dataloader.dataset.pipeline)
+        cfg.test_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='area')
+    return Runner.from_cfg(cfg).test()
+
+
+def draw_predictions(models, data, out):
+    """Rows: models; columns: validation images, each with the model's top-ranked boxes (red, with
+    class and score) over the ground truth (green)."""
+    from mmdet.apis import inference_detector
+
+    annotations = json.loads((Path(data) / 'annotations' / 'instances_val.json').read_text())
+    images = annotations['images'][:SHOWN_IMAGES]
+    size, scale = images[0]['width'], 2
+    sheet = Image.new('RGB', (SHOWN_IMAGES * size * scale, len(models) * (size * scale + 16)), 'white')
+    for row, (label, model) in enumerate(models):
+        ImageDraw.Draw(sheet).text((4, row * (size * scale + 16) + 2), label, fill='black')
+        for column, image in enumerate(images):
+            path = Path(data) / 'VOC2007' / 'JPEGImages' / image['file_name']
+            prediction = inference_detector(model, str(path)).pred_instances
+            top = prediction.scores.argsort(descending=True)[:BOXES_PER_IMAGE]
+            canvas = Image.open(path).convert('RGB').resize((size * scale, size * scale))
+            draw = ImageDraw.Draw(canvas)
+            for box in (a['bbox'] for a in annotations['annotations'] if a['image_id'] == image['id']):
+                x, y, w, h = (v * scale for v in box)
+                draw.rectangle((x, y, x + w, y + h), outline=(0, 200, 0))
+            for k in top.tolist():
+                x1, y1, x2, y2 = (v * scale for v in prediction.bboxes[k].tolist())
+                draw.rectangle((x1, y1, x2, y2), outline=(230, 0, 0), width=2)
+                name = make_demo_data.CLASSES[int(prediction.labels[k])]
+                draw.text((x1 + 2, y1 + 1), f'{name} {float(prediction.scores[k]):.2f}', fill=(230, 0, 0))
+            sheet.paste(canvas, (column * size * scale, row * (size * scale + 16) + 16))
+    sheet.save(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--data', default='data/demo', help='demo data folder (made if absent)')
+    parser.add_argument('--out', default='work_dirs/demo', help='output folder (default: work_dirs/demo)')
+    parser.add_argument('--iters', type=int, default=400, help='training iterations per model (default: 400)')
+    args = parser.parse_args(argv)
+    if args.iters < 4:
+        parser.error(f'--iters must be >= 4, got {args.iters}')
+
+    import mmdet_losses  # noqa: F401  (registers the AP-Loss modules)
+    from mmdet.apis import init_detector
+    from mmdet_losses.runtime import allow_mmengine_checkpoints
+    allow_mmengine_checkpoints()
+
+    data, out = Path(args.data), Path(args.out)
+    if not (data / 'annotations' / 'instances_val.json').is_file():
+        print(f'== generating the demo data in {data}')
+        make_demo_data.main(['--out', str(data)])
+    rows, models = [], []
+    for label, slug, path in RUNS:
+        work_dir = out / slug
+        cfg = config(path, data, work_dir, args.iters)
+        print(f'== training {label}: {path}, {args.iters} iterations -> {work_dir}')
+        seconds = train(cfg, work_dir, args.iters)
+        checkpoint = work_dir / f'iter_{args.iters}.pth'
+        print(f'== evaluating {label} (COCO and VOC metrics)')
+        coco = evaluate(cfg, checkpoint, out / 'eval' / f'{slug}_coco', data, voc=False)
+        voc = evaluate(cfg, checkpoint, out / 'eval' / f'{slug}_voc', data, voc=True)
+        rows.append((label, coco, voc, seconds))
+        cfg.test_dataloader.dataset.data_root = f'{data.resolve()}/'
+        models.append((label, init_detector(cfg, str(checkpoint), device='cpu')))
+
+    plot_curves.main([str(out / slug) for _, slug, _ in RUNS] + ['--labels', *[label for label, _, _ in RUNS],
+                                                                  '--out', str(out / 'curves.png')])
+    draw_predictions(models, data, out / 'predictions.png')
+    print(f'wrote {out / "predictions.png"}')
+
+    print(f'\nDemo: RetinaNet-R18, 128 px, {args.iters} iterations of batch 8 on the CPU, '
+          f'validation set of {data}')
+    print('| loss | COCO AP | AP50 | AP75 | VOC mAP (IoU 0.5) | training time |')
+    print('|---|---|---|---|---|---|')
+    for label, coco, voc, seconds in rows:
+        print(f"| {label} | {coco.get('coco/bbox_mAP', 0.0):.3f} | {coco.get('coco/bbox_mAP_50', 0.0):.3f} | "
+              f"{coco.get('coco/bbox_mAP_75', 0.0):.3f} | {voc.get('pascal_voc/mAP', 0.0):.3f} | "
+              f'{seconds / 60:.1f} min |')
+    return rows
+
+
+if __name__ == '__main__':
+    main()
