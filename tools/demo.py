@@ -78,7 +78,7 @@ def evaluate(cfg, checkpoint, work_dir, data, voc):
     if voc:
         cfg.test_dataloader.dataset = dict(
             type='VOCDataset', data_root=f'{Path(data).resolve()}/', test_mode=True,
-            ann_file='VOC2007/ImageSets/Main/val.txt', data_prefix=dict(sub_data_root='VOC2007/'),
+            ann_file='VOCdemo/ImageSets/Main/val.txt', data_prefix=dict(sub_data_root='VOCdemo/'),
             metainfo=dict(classes=make_demo_data.CLASSES), pipeline=cfg.test_dataloader.dataset.pipeline)
         cfg.test_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='area')
     return Runner.from_cfg(cfg).test()
@@ -96,7 +96,7 @@ def draw_predictions(models, data, out):
     for row, (label, model) in enumerate(models):
         ImageDraw.Draw(sheet).text((4, row * (size * scale + 16) + 2), label, fill='black')
         for column, image in enumerate(images):
-            path = Path(data) / 'VOC2007' / 'JPEGImages' / image['file_name']
+            path = Path(data) / 'VOCdemo' / 'JPEGImages' / image['file_name']
             prediction = inference_detector(model, str(path)).pred_instances
             top = prediction.scores.argsort(descending=True)[:BOXES_PER_IMAGE]
             canvas = Image.open(path).convert('RGB').resize((size * scale, size * scale))

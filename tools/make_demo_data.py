@@ -5,12 +5,13 @@ sizes and colours on textured backgrounds with clutter (lines and dots that are 
 Objects may overlap: one less than half visible is kept but marked as hard (VOC ``difficult``, COCO
 ``iscrowd``), so training and evaluation ignore it, as both formats intend.
 
-Layout under OUT (one set of JPEG images serves both formats)::
+Layout under OUT (one set of JPEG images serves both formats; the VOC folder is not named VOC2007
+because mmdet then takes the data for PASCAL VOC and labels its VOC metric with VOC's classes)::
 
-    VOC2007/JPEGImages/{id}.jpg
-    VOC2007/Annotations/{id}.xml          VOC XML, 1-based pixel boxes
-    VOC2007/ImageSets/Main/{train,val}.txt
-    annotations/instances_{train,val}.json  COCO JSON, file_name relative to VOC2007/JPEGImages/
+    VOCdemo/JPEGImages/{id}.jpg
+    VOCdemo/Annotations/{id}.xml          VOC XML, 1-based pixel boxes
+    VOCdemo/ImageSets/Main/{train,val}.txt
+    annotations/instances_{train,val}.json  COCO JSON, file_name relative to VOCdemo/JPEGImages/
 
     python tools/make_demo_data.py --out data/demo
 """
@@ -88,7 +89,7 @@ def make_image(rng, size, max_objects):
 
 def voc_xml(image_id, size, objects):
     root = ElementTree.Element('annotation')
-    ElementTree.SubElement(root, 'folder').text = 'VOC2007'
+    ElementTree.SubElement(root, 'folder').text = 'VOCdemo'
     ElementTree.SubElement(root, 'filename').text = f'{image_id}.jpg'
     size_node = ElementTree.SubElement(root, 'size')
     for name, value in (('width', size), ('height', size), ('depth', 3)):
@@ -106,7 +107,7 @@ def voc_xml(image_id, size, objects):
 
 def generate(out, num_train, num_val, size, max_objects, seed):
     out = Path(out)
-    voc = out / 'VOC2007'
+    voc = out / 'VOCdemo'
     for folder in (voc / 'JPEGImages', voc / 'Annotations', voc / 'ImageSets' / 'Main', out / 'annotations'):
         folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.RandomState(seed)

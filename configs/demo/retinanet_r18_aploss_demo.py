@@ -43,12 +43,12 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(data_root=data_root, metainfo=dict(classes=classes),
                  ann_file='annotations/instances_train.json',
-                 data_prefix=dict(img='VOC2007/JPEGImages/'), pipeline=train_pipeline))
+                 data_prefix=dict(img='VOCdemo/JPEGImages/'), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, metainfo=dict(classes=classes),
                  ann_file='annotations/instances_val.json',
-                 data_prefix=dict(img='VOC2007/JPEGImages/'), pipeline=test_pipeline))
+                 data_prefix=dict(img='VOCdemo/JPEGImages/'), pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
@@ -67,3 +67,4 @@ default_hooks = dict(logger=dict(interval=10, log_metric_by_epoch=False),
                      checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(enable=False, base_batch_size=8)
+randomness = dict(seed=0)
