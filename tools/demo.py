@@ -10,6 +10,7 @@ with each model's top-ranked boxes drawn (predictions.png).
 A finished run is reused: delete its folder under OUT to train it again.
 """
 import argparse
+import copy
 import json
 import sys
 import time
@@ -48,8 +49,9 @@ def config(path, data, work_dir, iters):
 
 def own_visualizer(cfg, name):
     """mmdet's runtime names every visualizer 'visualizer', and mmengine keeps one instance per name
-    in a process: without a name of its own a second runner would log into the first one's folder."""
-    cfg = cfg.copy()
+    in a process: without a name of its own a second runner would log into the first one's folder.
+    Returns a deep copy, which the caller may change freely."""
+    cfg = copy.deepcopy(cfg)
     cfg.visualizer.name = name
     return cfg
 
@@ -142,7 +144,6 @@ def main(argv=None):
         coco = evaluate(cfg, checkpoint, out / 'eval' / f'{slug}_coco', data, voc=False)
         voc = evaluate(cfg, checkpoint, out / 'eval' / f'{slug}_voc', data, voc=True)
         rows.append((label, coco, voc, seconds))
-        cfg.test_dataloader.dataset.data_root = f'{data.resolve()}/'
         models.append((label, init_detector(cfg, str(checkpoint), device='cpu')))
 
     plot_curves.main([str(out / slug) for _, slug, _ in RUNS] + ['--labels', *[label for label, _, _ in RUNS],
