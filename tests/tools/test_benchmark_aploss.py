@@ -1,18 +1,10 @@
 """tools/benchmark_aploss.py runs and reports what it measured (no timing assertions)."""
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'benchmark_aploss.py'
 
 
 @pytest.fixture(scope='module')
-def benchmark_tool():
-    spec = importlib.util.spec_from_file_location('benchmark_aploss', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def benchmark_tool(load_tool):
+    return load_tool('benchmark_aploss')
 
 
 def test_prints_a_row_per_size_with_sampled_loop(benchmark_tool, capsys):

@@ -1,22 +1,10 @@
 """tools/demo.py end to end at a tiny size: both models train, both metrics, table and pictures."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip('mmdet', reason='the demo needs mmdet')
 
-TOOLS = Path(__file__).resolve().parents[2] / 'tools'
 
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_demo_trains_evaluates_draws_and_reuses_finished_runs(tmp_path, capsys):
+def test_demo_trains_evaluates_draws_and_reuses_finished_runs(load_tool, tmp_path, capsys):
     data, out = tmp_path / 'data', tmp_path / 'out'
     load_tool('make_demo_data').main(['--out', str(data), '--train', '12', '--val', '4'])
     demo = load_tool('demo')

@@ -1,5 +1,4 @@
 """tools/make_demo_data.py: deterministic, and both layouts load through mmdet's own datasets."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -9,15 +8,9 @@ pytest.importorskip('mmdet', reason='loading the layouts needs mmdet')
 
 from mmdet.datasets import CocoDataset, VOCDataset  # noqa: E402
 
-TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'make_demo_data.py'
-
-
 @pytest.fixture(scope='module')
-def demo_tool():
-    spec = importlib.util.spec_from_file_location('make_demo_data', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def demo_tool(load_tool):
+    return load_tool('make_demo_data')
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,4 @@
 """tools/train.py and tools/test.py on the demo config: train, resume, evaluate (a few iterations)."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,15 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / 'configs' / 'demo' / 'retinanet_r18_aploss_demo.py')
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
-def demo_workspace(tmp_path, monkeypatch):
+def demo_workspace(load_tool, tmp_path, monkeypatch):
     """A folder holding a small demo dataset at data/demo/, the config's data root, as cwd."""
     load_tool('make_demo_data').main(['--out', str(tmp_path / 'data' / 'demo'), '--train', '16',
                                       '--val', '4', '--size', '96'])
@@ -35,7 +27,7 @@ def logged_iterations(work_dir):
             if '"loss"' in line]
 
 
-def test_train_resume_test_and_plot(demo_workspace):
+def test_train_resume_test_and_plot(load_tool, demo_workspace):
     train, test, plot_curves = load_tool('train'), load_tool('test'), load_tool('plot_curves')
     # Validation runs at the end of each run; score_thr=0 keeps every box of a barely trained
     # model, so pycocotools has results to score.
@@ -65,7 +57,7 @@ def test_train_resume_test_and_plot(demo_workspace):
     assert png.stat().st_size > 10_000
 
 
-def test_ssd_head_trains_and_evaluates(demo_workspace):
+def test_ssd_head_trains_and_evaluates(load_tool, demo_workspace):
     """APLossSSDHead through the same tools: one training iteration, then a COCO evaluation."""
     config = str(ROOT / 'configs' / 'demo' / 'ssd_r18_aploss_demo.py')
     runner = load_tool('train').main([config, '--work-dir', 'ssd', '--cfg-options', 'train_cfg.max_iters=1',
@@ -75,7 +67,7 @@ def test_ssd_head_trains_and_evaluates(demo_workspace):
     assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0, metrics
 
 
-def test_checkpoints_need_only_the_allowed_globals(demo_workspace):
+def test_checkpoints_need_only_the_allowed_globals(load_tool, demo_workspace):
     import torch
 
     from mmdet_losses.runtime import mmengine_checkpoint_globals
