@@ -1,4 +1,5 @@
 """Pure-PyTorch loss functions, one module per loss family; no mmdet import."""
 from .ap_loss import ap_loss, ap_loss_reference
+from .harmonic import aligned_iou, harmonic_loss, hiou_loss
 
-__all__ = ['ap_loss', 'ap_loss_reference']
+__all__ = ['ap_loss', 'ap_loss_reference', 'aligned_iou', 'harmonic_loss', 'hiou_loss']

@@ -1,5 +1,5 @@
 """mmdet modules, registered in ``mmdet.registry.MODELS`` on import."""
 from .heads import APLossRetinaHead, APLossSSDHead
-from .losses import APLoss
+from .losses import APLoss, HarmonicIoULoss
 
-__all__ = ['APLoss', 'APLossRetinaHead', 'APLossSSDHead']
+__all__ = ['APLoss', 'APLossRetinaHead', 'APLossSSDHead', 'HarmonicIoULoss']

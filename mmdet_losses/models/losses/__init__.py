@@ -1,3 +1,4 @@
 from .ap_loss import APLoss
+from .harmonic_iou_loss import HarmonicIoULoss
 
-__all__ = ['APLoss']
+__all__ = ['APLoss', 'HarmonicIoULoss']
