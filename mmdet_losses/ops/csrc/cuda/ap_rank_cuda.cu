@@ -15,6 +15,8 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 namespace mmdet_losses {
 namespace {
@@ -177,6 +179,14 @@ __global__ void write_gradients(int64_t n, const score_t* __restrict__ s, const 
   }
 }
 
+// The counters and flags the kernels left in `state`, copied to the host (a synchronisation).
+std::array<unsigned long long, kStateSize> read_state(const at::Tensor& state) {
+  const at::Tensor host = state.cpu();
+  std::array<unsigned long long, kStateSize> values;
+  std::memcpy(values.data(), host.const_data_ptr<int64_t>(), sizeof(values));
+  return values;
+}
+
 struct Launch {
   int device;
   int sms;
@@ -230,13 +240,12 @@ struct CudaKernel {
     find_positives<target_t><<<launch.blocks(n, 8), kThreads, 0, launch.stream>>>(
         n, t, index.data_ptr<int64_t>(), state_ptr);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
-    const at::Tensor found = state.cpu();
-    const auto* found_ptr = reinterpret_cast<const unsigned long long*>(found.const_data_ptr<int64_t>());
-    if (found_ptr[kBadTarget] != kNotFound) {
-      const int64_t at_index = static_cast<int64_t>(found_ptr[kBadTarget]);
+    const auto found = read_state(state);
+    if (found[kBadTarget] != kNotFound) {
+      const int64_t at_index = static_cast<int64_t>(found[kBadTarget]);
       raise_bad_target(at_index, targets.view(-1)[at_index].item<int64_t>());
     }
-    const int64_t m = static_cast<int64_t>(found_ptr[kPositives]);
+    const int64_t m = static_cast<int64_t>(found[kPositives]);
     const at::Tensor positive_index = std::get<0>(index.narrow(0, 0, m).sort());
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
 
@@ -253,10 +262,9 @@ struct CudaKernel {
     const size_t bin_bytes = static_cast<size_t>(grid_words(grid) + 3 * (m + 1)) * sizeof(double);
     launch.run(bin_negatives<score_t, target_t, true>, bin_negatives<score_t, target_t, false>, bin_bytes,
                2, n, s, t, grid, delta, slots.data_ptr<double>(), state_ptr);
-    const at::Tensor checked = state.cpu();
-    const auto* checked_ptr = reinterpret_cast<const unsigned long long*>(checked.const_data_ptr<int64_t>());
-    if (checked_ptr[kNonFinite] != kNotFound) {
-      const int64_t at_index = static_cast<int64_t>(checked_ptr[kNonFinite]);
+    const auto checked = read_state(state);
+    if (checked[kNonFinite] != kNotFound) {
+      const int64_t at_index = static_cast<int64_t>(checked[kNonFinite]);
       raise_nonfinite_score(at_index, scores.view(-1)[at_index].item<double>());
     }
     if (m == 0) {
