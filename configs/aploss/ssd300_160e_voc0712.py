@@ -2,6 +2,11 @@
 # baseline of ssd300_aploss_160e_voc0712.py: 160 epochs, lr 0.001 per 16 images
 # (both configs), 500 warm-up iterations from lr / 3, lr / 10 after epochs 110 and 140.
 _base_ = 'mmdet::pascal_voc/ssd300_voc0712.py'
+custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
+
+# mmdet 3.3.0's SSDHead cannot predict (open-mmlab/mmdetection#11063); ConfigurableSSDHead has the
+# same loss and can.
+model = dict(bbox_head=dict(type='ConfigurableSSDHead'))
 
 # mmdet's config repeats the training set 10 times per epoch; the paper's epochs are real epochs.
 train_dataloader = dict(dataset=dict(times=1))

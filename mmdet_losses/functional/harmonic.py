@@ -15,7 +15,21 @@ IoU on [0, 1] only for 0 < gamma <= 1 (eqs. 12-13), so other gammas are refused.
 """
 import torch
 
-__all__ = ['harmonic_loss', 'hiou_loss', 'aligned_iou']
+__all__ = ['harmonic_loss', 'harmonic_terms', 'hiou_loss', 'aligned_iou']
+
+
+def harmonic_terms(cls_loss: torch.Tensor, reg_loss: torch.Tensor,
+                   detach_factors: bool = False) -> tuple:
+    """The two terms of the Harmonic loss, ``((1 + exp(-l)) * c, (1 + exp(-c)) * l)``: the
+    classification and the regression part, which heads report apart. ``detach_factors=True``
+    stops the gradient through exp(-l) and exp(-c)."""
+    if cls_loss.shape != reg_loss.shape:
+        raise ValueError('harmonic_loss: cls_loss and reg_loss must have the same shape, got '
+                         f'{tuple(cls_loss.shape)} and {tuple(reg_loss.shape)}')
+    beta_r, beta_c = torch.exp(-reg_loss), torch.exp(-cls_loss)
+    if detach_factors:
+        beta_r, beta_c = beta_r.detach(), beta_c.detach()
+    return (1 + beta_r) * cls_loss, (1 + beta_c) * reg_loss
 
 
 def harmonic_loss(cls_loss: torch.Tensor, reg_loss: torch.Tensor,
@@ -29,13 +43,8 @@ def harmonic_loss(cls_loss: torch.Tensor, reg_loss: torch.Tensor,
         >>> harmonic_loss(torch.tensor([0.0, 1.0]), torch.tensor([0.0, 1.0]))
         tensor([0.0000, 2.7358])
     """
-    if cls_loss.shape != reg_loss.shape:
-        raise ValueError('harmonic_loss: cls_loss and reg_loss must have the same shape, got '
-                         f'{tuple(cls_loss.shape)} and {tuple(reg_loss.shape)}')
-    beta_r, beta_c = torch.exp(-reg_loss), torch.exp(-cls_loss)
-    if detach_factors:
-        beta_r, beta_c = beta_r.detach(), beta_c.detach()
-    return (1 + beta_r) * cls_loss + (1 + beta_c) * reg_loss
+    cls_term, reg_term = harmonic_terms(cls_loss, reg_loss, detach_factors)
+    return cls_term + reg_term
 
 
 def aligned_iou(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

@@ -1,5 +1,5 @@
 """Every shipped config parses, builds its model on CPU, and trains on complete datasets; each
-baseline has exactly the data and schedule of its AP-Loss twin."""
+baseline has exactly the data and schedule of its AP-Loss or Harmonic twin."""
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import mmdet_losses  # noqa: E402,F401  (registers the modules)
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 SHIPPED = sorted(p for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
-# (AP-Loss config, its baseline); the baselines may differ in head, loss and learning rate only.
+# (config, its baseline): they differ in the head and its losses only (AP-Loss: and learning rate).
 TWINS = [
     ('aploss/retinanet_r50_fpn_aploss_100e_coco.py', 'aploss/retinanet_r50_fpn_focal_100e_coco.py'),
     ('aploss/retinanet_r101_fpn_aploss_100e_coco.py', 'aploss/retinanet_r101_fpn_focal_100e_coco.py'),
@@ -22,6 +22,17 @@ TWINS = [
     ('aploss/ssd512_aploss_160e_voc0712.py', 'aploss/ssd512_160e_voc0712.py'),
     ('aploss/ssd512_aploss_100e_coco.py', 'aploss/ssd512_100e_coco.py'),
     ('demo/retinanet_r18_aploss_demo.py', 'demo/retinanet_r18_focal_demo.py'),
+    ('harmonic/retinanet_r50_fpn_harmonic_1x_coco.py', 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'),
+    ('harmonic/retinanet_r50_fpn_harmonic_hiou_1x_coco.py', 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'),
+    ('harmonic/retinanet_r50_fpn_harmonic_1x_voc0712.py', 'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py'),
+    ('harmonic/retinanet_r50_fpn_harmonic_hiou_1x_voc0712.py',
+     'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py'),
+    ('harmonic/ssd300_harmonic_voc0712.py', 'harmonic/ssd300_voc0712.py'),
+    ('harmonic/ssd300_harmonic_hiou_voc0712.py', 'harmonic/ssd300_voc0712.py'),
+    ('harmonic/ssd512_harmonic_voc0712.py', 'harmonic/ssd512_voc0712.py'),
+    ('harmonic/ssd512_harmonic_hiou_voc0712.py', 'harmonic/ssd512_voc0712.py'),
+    ('harmonic/retinanet_r18_harmonic_demo.py', 'demo/retinanet_r18_focal_demo.py'),
+    ('harmonic/retinanet_r18_harmonic_hiou_demo.py', 'demo/retinanet_r18_focal_demo.py'),
 ]
 
 
@@ -35,12 +46,21 @@ def leaf_datasets(dataset):
 
 
 # Configs without a baseline twin.
-SINGLES = ['demo/ssd_r18_aploss_demo.py']
+SINGLES = ['demo/ssd_r18_aploss_demo.py', 'harmonic/ssd_r18_harmonic_demo.py']
+
+
+def load(name, tmp_path):
+    """A config of configs/, or of mmdet's ('mmdet::...'), which mmengine reads only as a base."""
+    if name.startswith('mmdet::'):
+        child = tmp_path / 'mmdet_config.py'
+        child.write_text(f'_base_ = {name!r}\n')
+        return Config.fromfile(child)
+    return Config.fromfile(CONFIGS / name)
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 15
-    covered = {name for pair in TWINS for name in pair} | set(SINGLES)
+    assert len(SHIPPED) == 28
+    covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
 
 
@@ -56,14 +76,22 @@ def test_builds_its_model_and_names_complete_datasets(path):
         assert cfg.model.bbox_head.type in ('APLossRetinaHead', 'APLossSSDHead')
         assert cfg.model.bbox_head.loss_cls.type == 'APLoss'
         assert 'mmdet_losses' in cfg.custom_imports.imports
+    if 'harmonic' in path.name:
+        assert cfg.model.bbox_head.type in ('HarmonicRetinaHead', 'HarmonicSSDHead')
+    if 'hiou' in path.name:
+        assert cfg.model.bbox_head.loss_bbox.type == 'HarmonicIoULoss' and cfg.model.bbox_head.reg_decoded_bbox
+    assert cfg.model.bbox_head.type != 'SSDHead', 'mmdet 3.3.0 SSDHead cannot predict: ConfigurableSSDHead'
     assert cfg.auto_scale_lr.base_batch_size > 0
 
 
-@pytest.mark.parametrize('aploss, baseline', TWINS, ids=[pair[1] for pair in TWINS])
-def test_baseline_has_the_same_data_and_schedule(aploss, baseline):
-    ours, theirs = Config.fromfile(CONFIGS / aploss).to_dict(), Config.fromfile(CONFIGS / baseline).to_dict()
+@pytest.mark.parametrize('ours, baseline', TWINS, ids=[pair[0] for pair in TWINS])
+def test_baseline_has_the_same_data_and_schedule(ours, baseline, tmp_path):
+    # AP-Loss trains at its paper's learning rate; the Harmonic loss at its baseline's.
+    differ_in_lr = 'aploss' in ours
+    ours, theirs = load(ours, tmp_path).to_dict(), load(baseline, tmp_path).to_dict()
     for cfg in (ours, theirs):
         del cfg['model']['bbox_head']
-        cfg['optim_wrapper']['optimizer'].pop('lr')
+        if differ_in_lr:
+            cfg['optim_wrapper']['optimizer'].pop('lr')
         cfg.pop('custom_imports', None)
     assert ours == theirs

@@ -28,6 +28,30 @@ def retina_head_cfg():
 
 
 @pytest.fixture
+def ssd_head_cfg():
+    """A small SSD head config (two levels, 64 px input) of the given type, with overrides."""
+    from mmengine.config import ConfigDict
+
+    def make(head_type, **overrides):
+        cfg = dict(
+            type=head_type, num_classes=3, in_channels=(8, 8),
+            anchor_generator=dict(type='SSDAnchorGenerator', scale_major=False, input_size=64,
+                                  strides=[8, 16], ratios=([2], [2]), min_sizes=[12, 32],
+                                  max_sizes=[32, 60]),
+            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
+                            target_stds=[0.1, 0.1, 0.2, 0.2]),
+            train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
+                                         min_pos_iou=0.0, ignore_iof_thr=-1, gt_max_assign_all=False),
+                           sampler=dict(type='PseudoSampler'), smoothl1_beta=1.0, allowed_border=-1,
+                           pos_weight=-1, neg_pos_ratio=3, debug=False),
+            test_cfg=ConfigDict(nms_pre=100, nms=dict(type='nms', iou_threshold=0.45), min_bbox_size=0,
+                                score_thr=0.0, max_per_img=20))
+        cfg.update(overrides)
+        return cfg
+    return make
+
+
+@pytest.fixture
 def detection_batch():
     """(feats, data samples) for 64x64 images with the given (boxes, labels) per image."""
     def make(images, channels=8, seed=0):

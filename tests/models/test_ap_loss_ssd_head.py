@@ -5,35 +5,18 @@ import torch
 pytest.importorskip('mmdet', reason='the mmdet modules need mmdet (the op tests do not)')
 
 from mmdet.registry import MODELS  # noqa: E402
-from mmengine.config import ConfigDict  # noqa: E402
 
 import mmdet_losses  # noqa: E402,F401  (registers the modules)
 
 
-def ssd_head_cfg(**overrides):
-    cfg = dict(
-        type='APLossSSDHead', num_classes=3, in_channels=(8, 8),
-        anchor_generator=dict(type='SSDAnchorGenerator', scale_major=False, input_size=64,
-                              strides=[8, 16], ratios=([2], [2]), min_sizes=[12, 32],
-                              max_sizes=[32, 60]),
-        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4, target_stds=[0.1, 0.1, 0.2, 0.2]),
-        loss_cls=dict(type='APLoss', use_sigmoid=True),
-        train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
-                                     min_pos_iou=0.0, ignore_iof_thr=-1, gt_max_assign_all=False),
-                       sampler=dict(type='PseudoSampler'), smoothl1_beta=1.0, allowed_border=-1,
-                       pos_weight=-1, neg_pos_ratio=3, debug=False),
-        test_cfg=ConfigDict(nms_pre=100, nms=dict(type='nms', iou_threshold=0.45), min_bbox_size=0,
-                            score_thr=0.0, max_per_img=20))
-    cfg.update(overrides)
-    return cfg
-
-
+AP_LOSS = dict(type='APLoss', use_sigmoid=True)
 IMAGES = [([[4.0, 4.0, 36.0, 40.0]], [1]),
           ([[10.0, 8.0, 30.0, 28.0], [32.0, 30.0, 60.0, 62.0]], [0, 2])]
 
 
-def test_sigmoid_channels_and_whole_minibatch_ranking(detection_batch, whole_minibatch_reference):
-    head = MODELS.build(ssd_head_cfg())
+def test_sigmoid_channels_and_whole_minibatch_ranking(ssd_head_cfg, detection_batch,
+                                                      whole_minibatch_reference):
+    head = MODELS.build(ssd_head_cfg('APLossSSDHead', loss_cls=AP_LOSS))
     assert head.cls_out_channels == 3 and head.use_sigmoid_cls
     feats, samples = detection_batch(IMAGES)
     cls_scores, bbox_preds = head(feats)
@@ -47,8 +30,8 @@ def test_sigmoid_channels_and_whole_minibatch_ranking(detection_batch, whole_min
     assert all(torch.isfinite(p.grad).all() for p in head.parameters() if p.grad is not None)
 
 
-def test_predict_uses_sigmoid_scores(detection_batch):
-    head = MODELS.build(ssd_head_cfg())
+def test_predict_uses_sigmoid_scores(ssd_head_cfg, detection_batch):
+    head = MODELS.build(ssd_head_cfg('APLossSSDHead', loss_cls=AP_LOSS))
     feats, samples = detection_batch(IMAGES)
     results = head.predict(feats, samples, rescale=False)
     assert len(results) == 2
@@ -58,10 +41,11 @@ def test_predict_uses_sigmoid_scores(detection_batch):
         assert result.labels.max() < 3
 
 
-def test_without_positives_and_bad_config(detection_batch):
-    head = MODELS.build(ssd_head_cfg())
+def test_without_positives_and_bad_config(ssd_head_cfg, detection_batch):
+    head = MODELS.build(ssd_head_cfg('APLossSSDHead', loss_cls=AP_LOSS))
     feats, samples = detection_batch([([], []), ([], [])])
     losses = head.loss(feats, samples)
     assert losses['loss_cls'].item() == 0.0 and losses['loss_bbox'].item() == 0.0
     with pytest.raises(ValueError, match='use_sigmoid=True'):
-        MODELS.build(ssd_head_cfg(loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False)))
+        MODELS.build(ssd_head_cfg('APLossSSDHead',
+                                  loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False)))

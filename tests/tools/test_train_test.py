@@ -57,13 +57,20 @@ def test_train_resume_test_and_plot(load_tool, demo_workspace):
     assert png.stat().st_size > 10_000
 
 
-def test_ssd_head_trains_and_evaluates(load_tool, demo_workspace):
-    """APLossSSDHead through the same tools: one training iteration, then a COCO evaluation."""
-    config = str(ROOT / 'configs' / 'demo' / 'ssd_r18_aploss_demo.py')
-    runner = load_tool('train').main([config, '--work-dir', 'ssd', '--cfg-options', 'train_cfg.max_iters=1',
+@pytest.mark.parametrize('config, head', [
+    ('demo/ssd_r18_aploss_demo.py', 'APLossSSDHead'),
+    ('harmonic/retinanet_r18_harmonic_demo.py', 'HarmonicRetinaHead'),
+    ('harmonic/retinanet_r18_harmonic_hiou_demo.py', 'HarmonicRetinaHead'),
+    ('harmonic/ssd_r18_harmonic_demo.py', 'HarmonicSSDHead'),
+])
+def test_each_head_trains_and_evaluates(load_tool, demo_workspace, config, head):
+    """The other demo configs through the same tools: one training iteration, then a COCO
+    evaluation."""
+    config = str(ROOT / 'configs' / config)
+    runner = load_tool('train').main([config, '--work-dir', 'work', '--cfg-options', 'train_cfg.max_iters=1',
                                       'default_hooks.checkpoint.interval=1', 'train_dataloader.batch_size=4'])
-    assert runner.iter == 1 and runner.model.bbox_head.__class__.__name__ == 'APLossSSDHead'
-    metrics = load_tool('test').main([config, 'ssd/iter_1.pth', '--work-dir', 'ssd_eval'])
+    assert runner.iter == 1 and type(runner.model.bbox_head).__name__ == head
+    metrics = load_tool('test').main([config, 'work/iter_1.pth', '--work-dir', 'eval'])
     assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0, metrics
 
 

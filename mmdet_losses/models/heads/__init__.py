@@ -1,5 +1,10 @@
 from .ap_loss_retina_head import APLossRetinaHead
 from .ap_loss_ssd_head import APLossSSDHead
+from .configurable_ssd_head import ConfigurableSSDHead
+from .harmonic import HarmonicLossMixin
+from .harmonic_retina_head import HarmonicRetinaHead
+from .harmonic_ssd_head import HarmonicSSDHead
 from .whole_minibatch import WholeMinibatchLossMixin
 
-__all__ = ['APLossRetinaHead', 'APLossSSDHead', 'WholeMinibatchLossMixin']
+__all__ = ['APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
+           'HarmonicRetinaHead', 'HarmonicSSDHead', 'WholeMinibatchLossMixin']
