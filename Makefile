@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 INSTALL_INPUTS := tools/install_env.sh setup.py $(wildcard requirements/*.txt) \
 	$(shell find mmdet_losses/ops/csrc -type f)
 
-.PHONY: install test demo bench
+.PHONY: install test demo demo-harmonic bench
 
 install: $(STAMP)
 
@@ -18,9 +18,14 @@ test: $(STAMP)
 	$(PYTHON) -m pytest tests mmdet_losses --doctest-modules
 
 # Trains RetinaNet-R18 with AP-Loss and with focal loss on the embedded demo data (CPU), evaluates
-# both (COCO and VOC metrics), prints the table and writes work_dirs/demo/{curves,predictions}.png.
+# both (COCO and VOC metrics), prints the table and writes work_dirs/demo/{curves,predictions}_aploss.png.
 demo: $(STAMP)
 	$(PYTHON) tools/demo.py
+
+# The same for the Harmonic loss, with and without HIoU, against the focal-loss run of `make demo`
+# (trained here if absent): work_dirs/demo/{curves,predictions}_harmonic.png.
+demo-harmonic: $(STAMP)
+	$(PYTHON) tools/demo.py --compare harmonic
 
 # The sizes recorded in docs/benchmarks.md.
 bench: $(STAMP)

@@ -1,13 +1,18 @@
-"""The embedded demo (`make demo`): trains a small RetinaNet (ResNet-18, 128 px) on the demo data
-with AP-Loss over the whole minibatch and, for comparison, with focal loss, on the CPU; evaluates
-both with the COCO metric (pycocotools) and the VOC metric; prints a side-by-side table; and writes
-under OUT a plot of both runs' training loss and validation AP (curves.png) and validation images
-with each model's top-ranked boxes drawn (predictions.png).
+"""The embedded demo: trains a small RetinaNet (ResNet-18, 128 px) on the demo data on the CPU with
+each loss of a comparison and with the focal-loss baseline; evaluates every run with the COCO metric
+(pycocotools) and the VOC metric; prints a side-by-side table; and writes under OUT a plot of the
+runs' training loss and validation AP (curves_<comparison>.png) and validation images with each
+model's top-ranked boxes drawn (predictions_<comparison>.png). Comparisons:
 
-    python tools/demo.py                       # OUT = work_dirs/demo, data in data/demo
+    aploss     AP-Loss over the whole minibatch vs focal loss            (make demo)
+    harmonic   Harmonic loss, Harmonic loss + HIoU vs focal loss         (make demo-harmonic)
+
+    python tools/demo.py                       # --compare aploss, OUT = work_dirs/demo, data in data/demo
+    python tools/demo.py --compare harmonic
     python tools/demo.py --iters 200 --out work_dirs/demo_short
 
-A finished run is reused: delete its folder under OUT to train it again.
+A finished run is reused (the focal-loss baseline by both comparisons): delete its folder under OUT
+to train it again.
 """
 import argparse
 import copy
@@ -24,8 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_demo_data  # noqa: E402
 import plot_curves  # noqa: E402
 
-RUNS = (('AP-Loss', 'aploss', 'configs/demo/retinanet_r18_aploss_demo.py'),
-        ('focal loss', 'focal', 'configs/demo/retinanet_r18_focal_demo.py'))
+BASELINE = ('focal loss', 'focal', 'configs/demo/retinanet_r18_focal_demo.py')
+COMPARISONS = {
+    'aploss': (('AP-Loss', 'aploss', 'configs/demo/retinanet_r18_aploss_demo.py'), BASELINE),
+    'harmonic': (('Harmonic loss', 'harmonic', 'configs/harmonic/retinanet_r18_harmonic_demo.py'),
+                 ('Harmonic + HIoU', 'harmonic_hiou', 'configs/harmonic/retinanet_r18_harmonic_hiou_demo.py'),
+                 BASELINE),
+}
 SHOWN_IMAGES = 6
 BOXES_PER_IMAGE = 4
 
@@ -49,8 +59,8 @@ def config(path, data, work_dir, iters):
 
 def own_visualizer(cfg, name):
     """mmdet's runtime names every visualizer 'visualizer', and mmengine keeps one instance per name
-    in a process: without a name of its own a second runner would log into the first one's folder.
-    Returns a deep copy, which the caller may change freely."""
+    in a process: without a name of its own (its work dir) a second runner would log into the
+    first one's folder. Returns a deep copy, which the caller may change freely."""
     cfg = copy.deepcopy(cfg)
     cfg.visualizer.name = name
     return cfg
@@ -65,7 +75,7 @@ def train(cfg, work_dir, iters):
         print(f'reusing the finished run in {work_dir}')
         return json.loads(record.read_text())['seconds']
     started = time.perf_counter()
-    Runner.from_cfg(own_visualizer(cfg, f'{work_dir.name}_train')).train()
+    Runner.from_cfg(own_visualizer(cfg, f'{work_dir.resolve()}:train')).train()
     seconds = time.perf_counter() - started
     record.write_text(json.dumps(dict(seconds=seconds, iters=iters)))
     return seconds
@@ -74,7 +84,7 @@ def train(cfg, work_dir, iters):
 def evaluate(cfg, checkpoint, work_dir, data, voc):
     from mmengine.runner import Runner
 
-    cfg = own_visualizer(cfg, work_dir.name)
+    cfg = own_visualizer(cfg, f'{work_dir.resolve()}:test')
     cfg.load_from = str(checkpoint)
     cfg.work_dir = str(work_dir)
     if voc:
@@ -117,6 +127,8 @@ def draw_predictions(models, data, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--compare', choices=sorted(COMPARISONS), default='aploss',
+                        help='which losses to train against the focal-loss baseline (default: aploss)')
     parser.add_argument('--data', default='data/demo', help='demo data folder (made if absent)')
     parser.add_argument('--out', default='work_dirs/demo', help='output folder (default: work_dirs/demo)')
     parser.add_argument('--iters', type=int, default=400, help='training iterations per model (default: 400)')
@@ -124,7 +136,7 @@ def main(argv=None):
     if args.iters < 4:
         parser.error(f'--iters must be >= 4, got {args.iters}')
 
-    import mmdet_losses  # noqa: F401  (registers the AP-Loss modules)
+    import mmdet_losses  # noqa: F401  (registers the modules)
     from mmdet.apis import init_detector
     from mmdet_losses.runtime import allow_mmengine_checkpoints
     allow_mmengine_checkpoints()
@@ -133,8 +145,9 @@ def main(argv=None):
     if not (data / 'annotations' / 'instances_val.json').is_file():
         print(f'== generating the demo data in {data}')
         make_demo_data.main(['--out', str(data)])
+    runs = COMPARISONS[args.compare]
     rows, models = [], []
-    for label, slug, path in RUNS:
+    for label, slug, path in runs:
         work_dir = out / slug
         cfg = config(path, data, work_dir, args.iters)
         print(f'== training {label}: {path}, {args.iters} iterations -> {work_dir}')
@@ -146,10 +159,11 @@ def main(argv=None):
         rows.append((label, coco, voc, seconds))
         models.append((label, init_detector(cfg, str(checkpoint), device='cpu')))
 
-    plot_curves.main([str(out / slug) for _, slug, _ in RUNS] + ['--labels', *[label for label, _, _ in RUNS],
-                                                                  '--out', str(out / 'curves.png')])
-    draw_predictions(models, data, out / 'predictions.png')
-    print(f'wrote {out / "predictions.png"}')
+    curves, predictions = out / f'curves_{args.compare}.png', out / f'predictions_{args.compare}.png'
+    plot_curves.main([str(out / slug) for _, slug, _ in runs]
+                     + ['--labels', *[label for label, _, _ in runs], '--out', str(curves)])
+    draw_predictions(models, data, predictions)
+    print(f'wrote {curves} and {predictions}')
 
     print(f'\nDemo: RetinaNet-R18, 128 px, {args.iters} iterations of batch 8 on the CPU, '
           f'validation set of {data}')

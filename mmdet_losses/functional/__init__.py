@@ -1,6 +1,9 @@
 """Pure-PyTorch loss functions, one module per loss family; no mmdet import."""
+from .anchor_loss import anchor_loss
 from .ap_loss import ap_loss, ap_loss_reference
 from .harmonic import aligned_iou, harmonic_loss, harmonic_terms, hiou_loss
+from .two_way import two_way_loss
+from .uniloss import uniloss
 
-__all__ = ['ap_loss', 'ap_loss_reference', 'aligned_iou', 'harmonic_loss', 'harmonic_terms',
-           'hiou_loss']
+__all__ = ['anchor_loss', 'ap_loss', 'ap_loss_reference', 'aligned_iou', 'harmonic_loss',
+           'harmonic_terms', 'hiou_loss', 'two_way_loss', 'uniloss']

@@ -1,4 +1,4 @@
-"""tools/demo.py end to end at a tiny size: both models train, both metrics, table and pictures."""
+"""tools/demo.py end to end at a tiny size: every model trains, both metrics, table and pictures."""
 import pytest
 
 pytest.importorskip('mmdet', reason='the demo needs mmdet')
@@ -14,10 +14,23 @@ def test_demo_trains_evaluates_draws_and_reuses_finished_runs(load_tool, tmp_pat
     for label, coco, voc, seconds in rows:
         assert 0 <= coco['coco/bbox_mAP_50'] <= 1 and 0 <= voc['pascal_voc/mAP'] <= 1 and seconds > 0
         assert f'| {label} | {coco["coco/bbox_mAP"]:.3f} |' in printed
-    for picture in ('curves.png', 'predictions.png'):
+    for picture in ('curves_aploss.png', 'predictions_aploss.png'):
         assert (out / picture).stat().st_size > 10_000
     assert (out / 'aploss' / 'iter_4.pth').is_file() and (out / 'focal' / 'iter_4.pth').is_file()
 
     again = demo.main(['--data', str(data), '--out', str(out), '--iters', '4'])
     assert capsys.readouterr().out.count('reusing the finished run') == 2
     assert [seconds for *_, seconds in again] == [seconds for *_, seconds in rows]
+
+
+def test_harmonic_comparison_shares_the_baseline_run(load_tool, tmp_path, capsys):
+    data, out = tmp_path / 'data', tmp_path / 'out'
+    load_tool('make_demo_data').main(['--out', str(data), '--train', '12', '--val', '4'])
+    demo = load_tool('demo')
+    demo.main(['--data', str(data), '--out', str(out), '--iters', '4'])
+    capsys.readouterr()
+    rows = demo.main(['--compare', 'harmonic', '--data', str(data), '--out', str(out), '--iters', '4'])
+    assert [label for label, *_ in rows] == ['Harmonic loss', 'Harmonic + HIoU', 'focal loss']
+    assert capsys.readouterr().out.count('reusing the finished run') == 1
+    for picture in ('curves_harmonic.png', 'predictions_harmonic.png'):
+        assert (out / picture).stat().st_size > 10_000

@@ -1,0 +1,62 @@
+"""Two-way multi-label loss (Kobayashi, "Two-way Multi-Label Loss", CVPR 2023).
+
+For a set P of positive logits and a set N of negative logits, with temperatures T_P and T_N,
+
+    l(P, N) = softplus(T_N * logsumexp_{n in N}(x_n / T_N) + T_P * logsumexp_{p in P}(-x_p / T_P))
+
+a smooth version of "the lowest positive beats the highest negative". The loss applies it two ways
+to a (samples, classes) logit matrix with labels 1 / 0 / -1 (ignored): over each row's classes
+(sample-wise, averaged over the rows that have a positive) and over each column's samples
+(class-wise, averaged over the columns that have a positive), and adds the two.
+
+An empty negative set makes its logsumexp -inf and the term softplus(-inf) = 0 exactly; it is
+computed as such, with no NaN in the value or the gradient. Adding one constant to every logit
+leaves the loss unchanged (seed eq. iii).
+"""
+import torch
+import torch.nn.functional as F
+
+__all__ = ['two_way_loss']
+
+
+def _masked_logsumexp(x: torch.Tensor, mask: torch.Tensor, dim: int):
+    """logsumexp of the entries of x where mask holds, along dim, and whether there were any. Lines
+    without entries get 0 in place of -inf so that neither value nor gradient becomes NaN; the
+    caller masks them out."""
+    nonempty = mask.any(dim)
+    safe = x.masked_fill(~mask, float('-inf')).masked_fill(~nonempty.unsqueeze(dim), 0.0)
+    return safe.logsumexp(dim), nonempty
+
+
+def _two_way_term(logits, positive, negative, dim, T_pos, T_neg):
+    """Mean of l(P, N) over the lines along ``dim`` (rows for dim=1) that have a positive."""
+    neg_lse, has_negative = _masked_logsumexp(logits / T_neg, negative, dim)
+    pos_lse, has_positive = _masked_logsumexp(-logits / T_pos, positive, dim)
+    both = has_positive & has_negative
+    per_line = torch.where(both, F.softplus(T_neg * neg_lse + T_pos * pos_lse), torch.zeros_like(neg_lse))
+    return per_line.sum() / has_positive.sum().clamp(min=1)
+
+
+def two_way_loss(logits: torch.Tensor, targets: torch.Tensor, T_pos: float = 4.0,
+                 T_neg: float = 1.0) -> torch.Tensor:
+    """Two-way loss of (n, C) logits with (n, C) targets in {1, 0, -1}: the sample-wise term plus the
+    class-wise term. 0 (with a zero gradient) when no target is positive.
+
+    Example:
+        >>> import torch
+        >>> from mmdet_losses.functional import two_way_loss
+        >>> logits = torch.tensor([[3.0, -1.0, 0.5], [-2.0, 2.0, 1.0]])
+        >>> targets = torch.tensor([[1, 0, -1], [0, 1, 1]])
+        >>> round(two_way_loss(logits, targets).item(), 4)
+        0.2297
+    """
+    if logits.dim() != 2 or targets.shape != logits.shape:
+        raise ValueError('two_way_loss: logits and targets must both have shape (n, C), got '
+                         f'{tuple(logits.shape)} and {tuple(targets.shape)}')
+    if not (T_pos > 0 and T_neg > 0):
+        raise ValueError(f'two_way_loss: T_pos and T_neg must be > 0, got {T_pos!r} and {T_neg!r}')
+    if ((targets != 1) & (targets != 0) & (targets != -1)).any():
+        raise ValueError('two_way_loss: targets must be 1 (positive), 0 (negative) or -1 (ignored)')
+    positive, negative = targets == 1, targets == 0
+    return (_two_way_term(logits, positive, negative, 1, T_pos, T_neg)
+            + _two_way_term(logits, positive, negative, 0, T_pos, T_neg))
