@@ -1,7 +1,7 @@
 """mmdet modules, registered in ``mmdet.registry.MODELS`` on import."""
 from .heads import (APLossRetinaHead, APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead,
                     HarmonicSSDHead)
-from .losses import APLoss, HarmonicIoULoss
+from .losses import AnchorLoss, APLoss, HarmonicIoULoss, TwoWayLoss, UniLoss
 
-__all__ = ['APLoss', 'APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicIoULoss',
-           'HarmonicRetinaHead', 'HarmonicSSDHead']
+__all__ = ['AnchorLoss', 'APLoss', 'APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead',
+           'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'TwoWayLoss', 'UniLoss']

@@ -33,7 +33,18 @@ TWINS = [
     ('harmonic/ssd512_harmonic_hiou_voc0712.py', 'harmonic/ssd512_voc0712.py'),
     ('harmonic/retinanet_r18_harmonic_demo.py', 'demo/retinanet_r18_focal_demo.py'),
     ('harmonic/retinanet_r18_harmonic_hiou_demo.py', 'demo/retinanet_r18_focal_demo.py'),
+] + [
+    (f'{family}/retinanet_r50_fpn_{family}_1x_coco.py', 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py')
+    for family in ('anchor_loss', 'two_way', 'uniloss')
+] + [
+    (f'{family}/retinanet_r50_fpn_{family}_1x_voc0712.py', 'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py')
+    for family in ('anchor_loss', 'two_way', 'uniloss')
+] + [
+    (f'{family}/retinanet_r18_{family}_demo.py', 'demo/retinanet_r18_focal_demo.py')
+    for family in ('anchor_loss', 'two_way', 'uniloss')
 ]
+# Each config folder's classification loss.
+FAMILY_LOSS = dict(anchor_loss='AnchorLoss', two_way='TwoWayLoss', uniloss='UniLoss')
 
 
 def leaf_datasets(dataset):
@@ -59,7 +70,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 28
+    assert len(SHIPPED) == 37
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
 
@@ -80,6 +91,9 @@ def test_builds_its_model_and_names_complete_datasets(path):
         assert cfg.model.bbox_head.type in ('HarmonicRetinaHead', 'HarmonicSSDHead')
     if 'hiou' in path.name:
         assert cfg.model.bbox_head.loss_bbox.type == 'HarmonicIoULoss' and cfg.model.bbox_head.reg_decoded_bbox
+    family = path.parent.name
+    if family in FAMILY_LOSS:
+        assert cfg.model.bbox_head.loss_cls.type == FAMILY_LOSS[family]
     assert cfg.model.bbox_head.type != 'SSDHead', 'mmdet 3.3.0 SSDHead cannot predict: ConfigurableSSDHead'
     assert cfg.auto_scale_lr.base_batch_size > 0
 

@@ -62,6 +62,9 @@ def test_train_resume_test_and_plot(load_tool, demo_workspace):
     ('harmonic/retinanet_r18_harmonic_demo.py', 'HarmonicRetinaHead'),
     ('harmonic/retinanet_r18_harmonic_hiou_demo.py', 'HarmonicRetinaHead'),
     ('harmonic/ssd_r18_harmonic_demo.py', 'HarmonicSSDHead'),
+    ('anchor_loss/retinanet_r18_anchor_loss_demo.py', 'RetinaHead'),
+    ('two_way/retinanet_r18_two_way_demo.py', 'APLossRetinaHead'),
+    ('uniloss/retinanet_r18_uniloss_demo.py', 'APLossRetinaHead'),
 ])
 def test_each_head_trains_and_evaluates(load_tool, demo_workspace, config, head):
     """The other demo configs through the same tools: one training iteration, then a COCO

@@ -1,4 +1,9 @@
+from .anchor_loss import AnchorLoss
 from .ap_loss import APLoss
 from .harmonic_iou_loss import HarmonicIoULoss
+from .two_way_loss import TwoWayLoss
+from .uniloss import UniLoss
+from .whole_ranking import WholeRankingLoss, ranking_targets
 
-__all__ = ['APLoss', 'HarmonicIoULoss']
+__all__ = ['AnchorLoss', 'APLoss', 'HarmonicIoULoss', 'TwoWayLoss', 'UniLoss', 'WholeRankingLoss',
+           'ranking_targets']

@@ -1,0 +1,42 @@
+import torch
+from mmdet.registry import MODELS
+
+from ...functional import uniloss
+from .whole_ranking import WholeRankingLoss
+
+
+@MODELS.register_module()
+class UniLoss(WholeRankingLoss):
+    """UniLoss (Liu, Wang, Deng, ECCV 2020) of detection AP as an mmdet classification loss: the
+    (anchor, class) entries get AP-Loss's targets (the positive anchor's class 1, every other entry
+    0, label weight 0 ignored), and the loss is minus the interpolated AP of a bounded sample of
+    them (see :mod:`mmdet_losses.functional.uniloss`), in [-1, 0].
+
+    Use it in ``APLossRetinaHead`` to sample from the whole minibatch::
+
+        bbox_head=dict(type='APLossRetinaHead',
+                       loss_cls=dict(type='UniLoss', use_sigmoid=True, num_anchors=16))
+
+    Anchors and samples are drawn from torch's global random generator (seeded by mmengine's
+    ``randomness`` setting).
+
+    Args:
+        use_sigmoid (bool): Must be True (per-class logits, no background channel).
+        num_anchors (int): Good, nearby and random anchors, each. Default 16.
+        max_positives (int): Positive entries kept per call. Default 64.
+        max_negatives (int): Negative entries kept per call (the highest-scoring half and a random
+            half of the rest). Default 256.
+        loss_weight (float): Multiplies the loss. Default 1.0.
+    """
+
+    def __init__(self, use_sigmoid: bool = True, num_anchors: int = 16, max_positives: int = 64,
+                 max_negatives: int = 256, loss_weight: float = 1.0):
+        super().__init__(use_sigmoid, loss_weight)
+        if num_anchors < 1 or min(max_positives, max_negatives) < 1:
+            raise ValueError('UniLoss: num_anchors, max_positives and max_negatives must be >= 1, got '
+                             f'{num_anchors}, {max_positives}, {max_negatives}')
+        self.num_anchors, self.max_positives, self.max_negatives = num_anchors, max_positives, max_negatives
+
+    def loss(self, cls_score: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return uniloss(cls_score, targets, 'detection_ap', self.num_anchors, self.max_positives,
+                       self.max_negatives)
