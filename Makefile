@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 INSTALL_INPUTS := tools/install_env.sh setup.py $(wildcard requirements/*.txt) \
 	$(shell find mmdet_losses/ops/csrc -type f)
 
-.PHONY: install test demo demo-harmonic bench
+.PHONY: install test demo demo-harmonic demo-classification bench
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ demo: $(STAMP)
 # (trained here if absent): work_dirs/demo/{curves,predictions}_harmonic.png.
 demo-harmonic: $(STAMP)
 	$(PYTHON) tools/demo.py --compare harmonic
+
+# Anchor Loss, the Two-way loss and UniLoss against the same focal-loss run:
+# work_dirs/demo/{curves,predictions}_classification.png.
+demo-classification: $(STAMP)
+	$(PYTHON) tools/demo.py --compare classification
 
 # The sizes recorded in docs/benchmarks.md.
 bench: $(STAMP)

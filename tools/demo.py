@@ -6,6 +6,7 @@ model's top-ranked boxes drawn (predictions_<comparison>.png). Comparisons:
 
     aploss     AP-Loss over the whole minibatch vs focal loss            (make demo)
     harmonic   Harmonic loss, Harmonic loss + HIoU vs focal loss         (make demo-harmonic)
+    classification  Anchor Loss, Two-way loss, UniLoss vs focal loss     (make demo-classification)
 
     python tools/demo.py                       # --compare aploss, OUT = work_dirs/demo, data in data/demo
     python tools/demo.py --compare harmonic
@@ -35,6 +36,11 @@ COMPARISONS = {
     'harmonic': (('Harmonic loss', 'harmonic', 'configs/harmonic/retinanet_r18_harmonic_demo.py'),
                  ('Harmonic + HIoU', 'harmonic_hiou', 'configs/harmonic/retinanet_r18_harmonic_hiou_demo.py'),
                  BASELINE),
+    'classification': (('Anchor Loss', 'anchor_loss',
+                        'configs/anchor_loss/retinanet_r18_anchor_loss_demo.py'),
+                       ('Two-way loss', 'two_way', 'configs/two_way/retinanet_r18_two_way_demo.py'),
+                       ('UniLoss', 'uniloss', 'configs/uniloss/retinanet_r18_uniloss_demo.py'),
+                       BASELINE),
 }
 SHOWN_IMAGES = 6
 BOXES_PER_IMAGE = 4
