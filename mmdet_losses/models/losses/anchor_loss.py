@@ -1,11 +1,11 @@
 import torch
-import torch.nn.functional as F
 from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from torch import nn
 
 from ...functional import anchor_loss
 from ...functional.anchor_loss import MODES
+from .whole_ranking import ranking_targets
 
 
 @MODELS.register_module()
@@ -46,12 +46,10 @@ class AnchorLoss(nn.Module):
         """cls_score: (n, C) logits; labels: (n,) in [0, C], C is background; weight: (n,) or
         (n, C)."""
         num_classes = cls_score.size(-1)
-        if labels.shape != cls_score.shape[:1]:
-            raise ValueError(f'AnchorLoss: labels must have shape ({cls_score.size(0)},), got '
-                             f'{tuple(labels.shape)}')
         if ((labels < 0) | (labels > num_classes)).any():
             raise ValueError(f'AnchorLoss: labels must be in [0, {num_classes}] ({num_classes} is background)')
-        targets = F.one_hot(labels.long(), num_classes + 1)[:, :num_classes]
+        # One-hot rows, all zero for background (no label weights: they weight the loss below).
+        targets = ranking_targets(cls_score, labels)
         loss = anchor_loss(cls_score, targets, self.gamma, self.slack, self.mode)
         if weight is not None and weight.dim() == 1:
             weight = weight[:, None]
