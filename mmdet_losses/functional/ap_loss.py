@@ -18,22 +18,34 @@ Backward does not differentiate this step function: it returns the paper's error
 ``(1 / |P|) sum_i c_i H(s_j - s_i) / rank(i)``, where ``c_i = (1 - iprec(i)) / (1 - prec(i))`` when
 interpolation raised positive i's precision, else 1. Ignored entries get 0. Without any positive the
 loss is 0 with a zero gradient.
+
+With ``group`` (a ``torch.distributed`` process group) the entries of every process of the group
+form ONE ranking, exactly as if one process held their concatenation: see
+:mod:`mmdet_losses.functional.group_ranking`.
 """
 import math
 
 import torch
 
-from .. import ops  # noqa: F401  (registers torch.ops.mmdet_losses.ap_rank)
+from .. import ops
+from .group_ranking import GroupPositives
 
 __all__ = ['ap_loss', 'ap_loss_reference']
 
 
 def ap_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,
-            interpolated: bool = True) -> torch.Tensor:
+            interpolated: bool = True, group=None) -> torch.Tensor:
     """AP-Loss of ``scores`` (logits, any shape, fp16/bf16/fp32/fp64, CPU or CUDA) against
     ``targets`` (same shape; 1 positive, 0 negative, -1 ignored), as a 0-dim tensor.
 
-    Runs the ``mmdet_losses::ap_rank`` op: O(|N| log |P|) time, exact (float64 accumulation).
+    ``group=None`` ranks this process's entries: the ``mmdet_losses::ap_rank`` op, O(|N| log |P|)
+    time, exact (float64 accumulation). ``group=`` a process group (e.g.
+    ``torch.distributed.group.WORLD``) ranks the entries of all its processes as one: every
+    process returns the same loss, ties across processes are ordered by process rank, and backward
+    gives each local entry W (the group size) times its gradient of that loss, so that the mean of
+    the parameter gradients that DistributedDataParallel takes equals the single-process gradient
+    on the concatenated minibatch. Communication is O(|P|) per call; invalid input on any process
+    raises a ValueError on every process.
 
     Example:
         >>> import torch
@@ -45,9 +57,62 @@ def ap_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,
         >>> round(loss.item(), 4), scores.grad.sum().item() == 0.0
         (0.0556, True)
     """
-    loss, _ = torch.ops.mmdet_losses.ap_rank(scores, _integer_targets(targets), float(delta),
-                                             bool(interpolated))
-    return loss
+    targets = _integer_targets(targets)
+    if group is None:
+        loss, _ = torch.ops.mmdet_losses.ap_rank(scores, targets, float(delta), bool(interpolated))
+        return loss
+    if scores.shape != targets.shape:
+        raise ValueError('ap_loss: scores and targets must have the same shape, got scores '
+                         f'{tuple(scores.shape)} and targets {tuple(targets.shape)}')
+    if not (delta > 0 and math.isfinite(delta)):
+        raise ValueError(f'ap_loss: delta must be a finite number > 0, got {delta:g}')
+    return _GroupAPLoss.apply(scores, targets, float(delta), bool(interpolated), group)
+
+
+class _GroupAPLoss(torch.autograd.Function):
+    """AP-Loss over every process of a group; like the op, forward computes the error-driven
+    gradient and backward scales it."""
+
+    @staticmethod
+    def forward(ctx, scores, targets, delta, interpolated, group):
+        positives = GroupPositives('ap_loss', scores, targets, delta, group)
+        p = positives.sorted_scores
+        m = p.numel()
+        grad = torch.zeros_like(scores)
+        if m == 0:
+            ctx.save_for_backward(grad)
+            return scores.new_zeros(())
+        iprec, weights = _positive_step(p, positives.false_positives, delta, interpolated)
+        # W times the exact gradient: DDP divides the summed parameter gradients by W.
+        scale = positives.world_size / m
+        grad = ops.negative_weight_sums(scores, targets, p, weights * scale, delta)
+        grad.view(-1)[positives.local_index] = (
+            -(1 - iprec[positives.local_positions]) * scale).to(grad.dtype)
+        ctx.save_for_backward(grad)
+        return (1 - iprec.mean()).to(scores.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        (grad,) = ctx.saved_tensors
+        return grad * grad_loss, None, None, None, None
+
+
+def _positive_step(p, false_positives, delta, interpolated):
+    """The per-positive step over the m sorted positive scores ``p`` given their false-positive
+    sums: (interpolated precision, pass-2 weight c_i / rank(i)) of each, float64."""
+    zeros = torch.zeros_like(p, dtype=torch.int8)
+    # Ranked against itself a positive adds H(0) = 1/2; rank_pos counts it as 1.
+    rank_pos = 0.5 + ops.false_positive_sums(p, zeros, p, delta)
+    rank = rank_pos + false_positives
+    prec = rank_pos / rank
+    if not interpolated:
+        return prec, 1 / rank
+    # Positives in ascending score: each takes the best precision at or below it; where that
+    # raised its own, the paper's update scales its negatives by (1 - iprec) / (1 - prec).
+    iprec = torch.cummax(prec, dim=0).values
+    raised = prec < iprec
+    c = torch.where(raised, (1 - iprec) / torch.where(raised, 1 - prec, 1), 1)
+    return iprec, c / rank
 
 
 def ap_loss_reference(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,

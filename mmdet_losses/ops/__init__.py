@@ -1,6 +1,12 @@
-"""The AP-Loss ranking op, ``torch.ops.mmdet_losses.ap_rank(scores, targets, delta, interpolated)
--> (loss, grad)``: one schema, a C++ CPU kernel and a CUDA kernel (csrc/), with its fake kernel and
-autograd formula registered in ap_rank.py. Importing this package registers all of it."""
-from .ap_rank import cuda_kernel_compiled
+"""The AP-Loss ranking ops, one schema each, a C++ CPU kernel and a CUDA kernel (csrc/), with fake
+kernels and autograd registered in Python. Importing this package registers all of them:
 
-__all__ = ['cuda_kernel_compiled']
+- ``torch.ops.mmdet_losses.ap_rank(scores, targets, delta, interpolated) -> (loss, grad)``: the whole
+  AP-Loss of one ranking (ap_rank.py);
+- ``false_positive_sums`` and ``negative_weight_sums``: its two passes over the negatives, for
+  rankings whose positives come from elsewhere (ranking_passes.py).
+"""
+from .ap_rank import cuda_kernel_compiled
+from .ranking_passes import false_positive_sums, negative_weight_sums
+
+__all__ = ['cuda_kernel_compiled', 'false_positive_sums', 'negative_weight_sums']

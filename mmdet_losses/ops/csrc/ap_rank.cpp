@@ -1,4 +1,4 @@
-// The op's schema, its argument checks and the per-positive step shared by the CPU and CUDA
+// The ops' schemas, their argument checks and the per-positive step shared by the CPU and CUDA
 // kernels (cpu/ap_rank_cpu.cpp, cuda/ap_rank_cuda.cu register the kernels themselves).
 #include "ap_rank.h"
 
@@ -13,40 +13,42 @@
 
 namespace mmdet_losses {
 
+std::vector<double> false_positive_sums(const double* p, int64_t m, double delta, const RankSlots& slots) {
+  // full[i] is the sum of the slots above i (a score adds 1 to every positive below its lo); the
+  // window slots are prefix sums.
+  double full_above = 0.0;
+  for (int64_t i = m; i >= 0; --i) {
+    const double slot = slots.full[i];
+    slots.full[i] = full_above;
+    full_above += slot;
+  }
+  std::vector<double> sums(m);
+  double count = 0.0, total = 0.0;
+  for (int64_t i = 0; i < m; ++i) {
+    count += slots.count[i];
+    total += slots.total[i];
+    sums[i] = ranked_sum(slots.full[i], count, total, p[i], delta);
+  }
+  return sums;
+}
+
 PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool interpolated,
-                               const RankSlots& negatives) {
+                               const std::vector<double>& false_positives) {
   std::vector<double> self_slots(3 * (m + 1), 0.0);
   const RankSlots self{self_slots.data(), self_slots.data() + (m + 1), self_slots.data() + 2 * (m + 1)};
   const SortedScores sorted{p, m};
   for (int64_t k = 0; k < m; ++k) {
     add_score(self, window_of(sorted, p[k], delta), p[k]);
   }
-  // full[i] becomes the sum of the slots above i (a score adds 1 to every positive below its lo);
-  // the window slots are prefix-summed in the loop after.
-  double negatives_above = 0.0;
-  double self_above = 0.0;
-  for (int64_t i = m; i >= 0; --i) {
-    const double negatives_slot = negatives.full[i];
-    const double self_slot = self.full[i];
-    negatives.full[i] = negatives_above;
-    self.full[i] = self_above;
-    negatives_above += negatives_slot;
-    self_above += self_slot;
-  }
-  PositiveRanking out{std::vector<double>(m), std::vector<double>(m + 1, 0.0),
-                      std::vector<double>(m + 1, 0.0), 0.0};
-  double neg_count = 0.0, neg_total = 0.0, self_count = 0.0, self_total = 0.0;
+  const std::vector<double> positives_above = false_positive_sums(p, m, delta, self);
+  PositiveRanking out{std::vector<double>(m), {}, {}, 0.0};
+  std::vector<double> w(m);
   double running_max = -1.0;
   double sum_iprec = 0.0;
   for (int64_t i = 0; i < m; ++i) {
-    neg_count += negatives.count[i];
-    neg_total += negatives.total[i];
-    self_count += self.count[i];
-    self_total += self.total[i];
-    const double false_positives = ranked_sum(negatives.full[i], neg_count, neg_total, p[i], delta);
     // Ranked against itself a positive adds H(0) = 1/2; rank_pos counts it as 1.
-    const double rank_pos = 0.5 + ranked_sum(self.full[i], self_count, self_total, p[i], delta);
-    const double rank = rank_pos + false_positives;
+    const double rank_pos = 0.5 + positives_above[i];
+    const double rank = rank_pos + false_positives[i];
     const double prec = rank_pos / rank;
     double iprec = prec;
     double c = 1.0;
@@ -60,12 +62,24 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
     }
     out.iprec[i] = iprec;
     sum_iprec += iprec;
-    const double w = c / rank;
-    out.w_prefix[i + 1] = out.w_prefix[i] + w;
-    out.wp_prefix[i + 1] = out.wp_prefix[i] + w * p[i];
+    w[i] = c / rank;
   }
+  const std::vector<double> prefixes = weight_prefixes(p, w.data(), m);
+  out.w_prefix.assign(prefixes.begin(), prefixes.begin() + (m + 1));
+  out.wp_prefix.assign(prefixes.begin() + (m + 1), prefixes.end());
   out.loss = 1.0 - sum_iprec / static_cast<double>(m);
   return out;
+}
+
+std::vector<double> weight_prefixes(const double* p, const double* w, int64_t m) {
+  std::vector<double> prefixes(2 * (m + 1), 0.0);
+  double* w_prefix = prefixes.data();
+  double* wp_prefix = w_prefix + (m + 1);
+  for (int64_t i = 0; i < m; ++i) {
+    w_prefix[i + 1] = w_prefix[i] + w[i];
+    wp_prefix[i + 1] = wp_prefix[i] + w[i] * p[i];
+  }
+  return prefixes;
 }
 
 GridTable::GridTable(const double* p, int64_t m)
@@ -127,6 +141,36 @@ void check_ap_rank_args(const at::Tensor& scores, const at::Tensor& targets, dou
                     "ap_rank: delta must be a finite number > 0, got ", delta);
 }
 
+void check_pass_args(const char* op, const at::Tensor& scores, const at::Tensor& targets,
+                     const at::Tensor& sorted_positives, const at::Tensor& weights, double delta) {
+  check_ap_rank_args(scores, targets, delta);
+  const auto check_vector = [&](const at::Tensor& vector, const char* name) {
+    TORCH_CHECK_VALUE(vector.dim() == 1 && vector.scalar_type() == at::kDouble, op, ": ", name,
+                      " must be a 1-D float64 tensor, got ", vector.scalar_type(), " of shape ",
+                      vector.sizes());
+    TORCH_CHECK_VALUE(vector.device() == scores.device(), op, ": ", name,
+                      " must be on the scores' device ", scores.device(), ", got ", vector.device());
+  };
+  check_vector(sorted_positives, "sorted_positives");
+  if (weights.defined()) {
+    check_vector(weights, "weights");
+    TORCH_CHECK_VALUE(weights.numel() == sorted_positives.numel(), op,
+                      ": weights must have one value per positive (", sorted_positives.numel(),
+                      "), got ", weights.numel());
+  }
+}
+
+void check_positive_values(const char* op, const double* p, const double* w, int64_t m) {
+  for (int64_t i = 0; i < m; ++i) {
+    TORCH_CHECK_VALUE(std::isfinite(p[i]), op, ": sorted_positives must be finite, got ", p[i],
+                      " at index ", i);
+    TORCH_CHECK_VALUE(i == 0 || p[i - 1] <= p[i], op, ": sorted_positives must be sorted ascending, "
+                      "got ", p[i - 1], " before ", p[i], " at index ", i);
+    TORCH_CHECK_VALUE(w == nullptr || std::isfinite(w[i]), op, ": weights must be finite, got ",
+                      w == nullptr ? 0.0 : w[i], " at index ", i);
+  }
+}
+
 void raise_bad_target(int64_t flat_index, int64_t value) {
   TORCH_CHECK_VALUE(false, "ap_rank: targets must be 1 (positive), 0 (negative) or -1 (ignored), "
                     "got ", value, " at flat index ", flat_index);
@@ -141,6 +185,14 @@ TORCH_LIBRARY(mmdet_losses, m) {
   // Returns (loss, grad): the AP-Loss value and its error-driven gradient with respect to scores
   // (SPEC section 1); autograd (mmdet_losses/ops/ap_rank.py) returns grad * grad_output.
   m.def("ap_rank(Tensor scores, Tensor targets, float delta, bool interpolated) -> (Tensor, Tensor)");
+  // The op's two passes over the negatives (SPEC section 1b), for rankings whose positives come
+  // from elsewhere (other processes, other losses). sorted_positives: float64, ascending.
+  // Pass 1: fp[i] = sum over the negatives j of H(s_j - p[i]), float64, one per positive.
+  m.def("false_positive_sums(Tensor scores, Tensor targets, Tensor sorted_positives, float delta) "
+        "-> Tensor");
+  // Pass 2: g_j = sum_i weights[i] H(s_j - p[i]) at every negative, 0 elsewhere; scores' dtype.
+  m.def("negative_weight_sums(Tensor scores, Tensor targets, Tensor sorted_positives, Tensor weights, "
+        "float delta) -> Tensor");
 }
 
 }  // namespace mmdet_losses

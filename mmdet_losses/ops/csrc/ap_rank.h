@@ -128,6 +128,10 @@ AP_RANK_HOST_DEVICE inline double ranked_sum(double full_above, double count, do
   return full_above + (total + (delta - p_i) * count) / (2.0 * delta);
 }
 
+// Every positive's false-positive sum fp[i] = sum over the binned scores of H(x - p[i]), from
+// difference arrays of m + 1 slots each (as accumulated by add_score, consumed in place).
+std::vector<double> false_positive_sums(const double* p, int64_t m, double delta, const RankSlots& slots);
+
 struct PositiveRanking {
   std::vector<double> iprec;      // interpolated (or plain) precision of each sorted positive
   std::vector<double> w_prefix;   // m + 1 prefix sums of w_i = c_i / rank(i)
@@ -136,10 +140,13 @@ struct PositiveRanking {
 };
 
 // The per-positive part of the op, O(m log m), run on the host between the two passes over the
-// negatives. p: the m >= 1 sorted positive scores; negatives: their difference arrays (m + 1
-// slots each, consumed in place).
+// negatives. p: the m >= 1 sorted positive scores; false_positives: their fp sums.
 PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool interpolated,
-                               const RankSlots& negatives);
+                               const std::vector<double>& false_positives);
+
+// Prefix sums of w and of w * p over the sorted positives, m + 1 each, concatenated: what pass 2
+// needs to turn a window into sum_i w_i H(x - p[i]).
+std::vector<double> weight_prefixes(const double* p, const double* w, int64_t m);
 
 // The positives' flat indices (ascending) reordered by ascending score, ties by index, and their
 // scores as float64: (sorted scores, flat indices). Works on any device.
@@ -154,19 +161,37 @@ at::Tensor finish_positives(const PositiveRanking& ranking, const at::Tensor& so
 // Argument checks shared by every backend; value checks (targets in {-1, 0, 1}, finite scores)
 // happen inside the kernels' passes and report through these.
 void check_ap_rank_args(const at::Tensor& scores, const at::Tensor& targets, double delta);
+// The public passes' further arguments: sorted_positives (and weights, when defined) are 1-D
+// float64 on the scores' device. Their values are checked on the host copy by check_positive_values.
+void check_pass_args(const char* op, const at::Tensor& scores, const at::Tensor& targets,
+                     const at::Tensor& sorted_positives, const at::Tensor& weights, double delta);
+void check_positive_values(const char* op, const double* p, const double* w, int64_t m);
 [[noreturn]] void raise_bad_target(int64_t flat_index, int64_t value);
 [[noreturn]] void raise_nonfinite_score(int64_t flat_index, double value);
 
-// The error-driven gradient of a negative with score x: (1/m) sum_i w_i H(x - p[i]).
-AP_RANK_HOST_DEVICE inline double negative_gradient(const double* w_prefix, const double* wp_prefix,
-                                                    Window w, double x, double delta, double inv_m) {
+// sum_i w_i H(x - p[i]) for a negative with score x, from the prefix sums of w and w * p.
+AP_RANK_HOST_DEVICE inline double negative_weight_sum(const double* w_prefix, const double* wp_prefix,
+                                                      Window w, double x, double delta) {
   const double window_w = w_prefix[w.hi] - w_prefix[w.lo];
   const double window_wp = wp_prefix[w.hi] - wp_prefix[w.lo];
-  return inv_m * (w_prefix[w.lo] + ((x + delta) * window_w - window_wp) / (2.0 * delta));
+  return w_prefix[w.lo] + ((x + delta) * window_w - window_wp) / (2.0 * delta);
 }
 
-// A backend's op: checks the arguments, makes the inputs contiguous and runs
-// Kernel::run<score_t, target_t> for their dtypes.
+// Runs body.template operator()<score_t, target_t>() for the dtypes of scores and targets.
+template <typename Body>
+void dispatch_types(const at::Tensor& scores, const at::Tensor& targets, Body&& body) {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "mmdet_losses", [&] {
+    using score_t = scalar_t;
+    AT_DISPATCH_INTEGRAL_TYPES(targets.scalar_type(), "mmdet_losses", [&] {
+      body.template operator()<score_t, scalar_t>();
+    });
+  });
+}
+
+// A backend's three ops. Kernel provides, for contiguous inputs of the given dtypes:
+//   ap_rank<score_t, target_t>(scores, targets, delta, interpolated) -> (loss, grad)
+//   false_positive_sums<score_t, target_t>(scores, targets, sorted_positives, delta) -> fp
+//   negative_weight_sums<score_t, target_t>(scores, targets, sorted_positives, weights, delta) -> g
 template <typename Kernel>
 std::tuple<at::Tensor, at::Tensor> dispatch_ap_rank(const at::Tensor& scores, const at::Tensor& targets,
                                                     double delta, bool interpolated) {
@@ -174,12 +199,38 @@ std::tuple<at::Tensor, at::Tensor> dispatch_ap_rank(const at::Tensor& scores, co
   const at::Tensor contiguous_scores = scores.contiguous();
   const at::Tensor contiguous_targets = targets.contiguous();
   std::tuple<at::Tensor, at::Tensor> out;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "ap_rank", [&] {
-    using score_t = scalar_t;
-    AT_DISPATCH_INTEGRAL_TYPES(targets.scalar_type(), "ap_rank", [&] {
-      out = Kernel::template run<score_t, scalar_t>(contiguous_scores, contiguous_targets, delta,
-                                                    interpolated);
-    });
+  dispatch_types(scores, targets, [&]<typename score_t, typename target_t>() {
+    out = Kernel::template ap_rank<score_t, target_t>(contiguous_scores, contiguous_targets, delta,
+                                                      interpolated);
+  });
+  return out;
+}
+
+template <typename Kernel>
+at::Tensor dispatch_false_positive_sums(const at::Tensor& scores, const at::Tensor& targets,
+                                        const at::Tensor& sorted_positives, double delta) {
+  check_pass_args("false_positive_sums", scores, targets, sorted_positives, at::Tensor(), delta);
+  const at::Tensor contiguous_scores = scores.contiguous();
+  const at::Tensor contiguous_targets = targets.contiguous();
+  at::Tensor out;
+  dispatch_types(scores, targets, [&]<typename score_t, typename target_t>() {
+    out = Kernel::template false_positive_sums<score_t, target_t>(
+        contiguous_scores, contiguous_targets, sorted_positives.contiguous(), delta);
+  });
+  return out;
+}
+
+template <typename Kernel>
+at::Tensor dispatch_negative_weight_sums(const at::Tensor& scores, const at::Tensor& targets,
+                                         const at::Tensor& sorted_positives, const at::Tensor& weights,
+                                         double delta) {
+  check_pass_args("negative_weight_sums", scores, targets, sorted_positives, weights, delta);
+  const at::Tensor contiguous_scores = scores.contiguous();
+  const at::Tensor contiguous_targets = targets.contiguous();
+  at::Tensor out;
+  dispatch_types(scores, targets, [&]<typename score_t, typename target_t>() {
+    out = Kernel::template negative_weight_sums<score_t, target_t>(
+        contiguous_scores, contiguous_targets, sorted_positives.contiguous(), weights.contiguous(), delta);
   });
   return out;
 }

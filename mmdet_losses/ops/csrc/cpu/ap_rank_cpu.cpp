@@ -1,5 +1,6 @@
-// CPU kernel of mmdet_losses::ap_rank: SPEC section 1's O(|N| log |P|) method, with each thread
-// accumulating its own difference arrays (no shared writes in the passes over the negatives).
+// CPU kernels of mmdet_losses::ap_rank and its two public passes: the O(|N| log |P|) method of
+// ap_rank.h, with each thread accumulating its own difference arrays (no shared writes in the passes
+// over the negatives).
 #include "../ap_rank.h"
 
 #include <ATen/ATen.h>
@@ -63,88 +64,173 @@ at::Tensor find_positives(const target_t* t, const Chunks& chunks) {
   return index;
 }
 
+// The first invalid entry a pass met, in flat order: a target outside {-1, 0, 1} or a non-finite
+// score. Each thread records its chunk's first; raise_first reports the earliest.
+struct FirstInvalid {
+  std::vector<int64_t> index;
+  explicit FirstInvalid(int64_t chunks) : index(chunks, -1) {}
+
+  template <typename score_t, typename target_t>
+  void raise_first(const score_t* s, const target_t* t) const {
+    for (const int64_t j : index) {
+      if (j < 0) {
+        continue;
+      }
+      const int64_t v = static_cast<int64_t>(t[j]);
+      if (v != 0 && v != 1 && v != -1) {
+        raise_bad_target(j, v);
+      }
+      raise_nonfinite_score(j, static_cast<double>(s[j]));
+    }
+  }
+};
+
+// Pass 1: checks every entry and bins each negative that reaches a positive's window into
+// per-thread difference arrays, then adds them up: 3 (m + 1) slots (full, count, total).
+template <typename score_t, typename target_t>
+std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chunks& chunks,
+                                  const GridScores& grid, double delta) {
+  const int64_t m = grid.m;
+  const double lowest = m > 0 ? grid.p[0] : 0.0;
+  const int64_t slots = 3 * (m + 1);
+  std::vector<double> thread_slots(chunks.count * slots, 0.0);
+  FirstInvalid invalid(chunks.count);
+  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double* base = thread_slots.data() + c * slots;
+      const RankSlots local{base, base + (m + 1), base + 2 * (m + 1)};
+      for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
+        const double x = static_cast<double>(s[j]);
+        const int64_t v = static_cast<int64_t>(t[j]);
+        if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
+          invalid.index[c] = j;
+          break;
+        }
+        if (m > 0 && v == 0 && x + delta > lowest) {
+          add_score(local, window_of(grid, x, delta), x);
+        }
+      }
+    }
+  });
+  invalid.raise_first(s, t);
+  thread_slots.resize(slots);
+  for (int64_t c = 1; c < chunks.count; ++c) {
+    const double* part = thread_slots.data() + c * slots;
+    for (int64_t k = 0; k < slots; ++k) {
+      thread_slots[k] += part[k];
+    }
+  }
+  return thread_slots;
+}
+
+// Pass 2: writes every entry once, scale * sum_i w_i H(s_j - p[i]) at the negatives (prefixes:
+// weight_prefixes of w), 0 elsewhere. Checks every entry as pass 1 does.
+template <typename score_t, typename target_t>
+void write_negative_sums(const score_t* s, const target_t* t, const Chunks& chunks, const GridScores& grid,
+                         const double* prefixes, double delta, double scale, score_t* g) {
+  const int64_t m = grid.m;
+  const double lowest = m > 0 ? grid.p[0] : 0.0;
+  const double* w_prefix = prefixes;
+  const double* wp_prefix = prefixes + (m + 1);
+  FirstInvalid invalid(chunks.count);
+  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
+        const double x = static_cast<double>(s[j]);
+        const int64_t v = static_cast<int64_t>(t[j]);
+        if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
+          invalid.index[c] = j;
+          break;
+        }
+        double sum = 0.0;
+        if (m > 0 && v == 0 && x + delta > lowest) {
+          sum = scale * negative_weight_sum(w_prefix, wp_prefix, window_of(grid, x, delta), x, delta);
+        }
+        g[j] = static_cast<score_t>(sum);
+      }
+    }
+  });
+  invalid.raise_first(s, t);
+}
+
+RankSlots slots_of(std::vector<double>& slots, int64_t m) {
+  return {slots.data(), slots.data() + (m + 1), slots.data() + 2 * (m + 1)};
+}
+
+GridTable grid_of(const double* p, int64_t m) {
+  return m > 0 ? GridTable(p, m) : GridTable{};
+}
+
 struct CpuKernel {
   template <typename score_t, typename target_t>
-  static std::tuple<at::Tensor, at::Tensor> run(const at::Tensor& scores, const at::Tensor& targets,
-                                                double delta, bool interpolated) {
-    const int64_t n = scores.numel();
+  static std::tuple<at::Tensor, at::Tensor> ap_rank(const at::Tensor& scores, const at::Tensor& targets,
+                                                    double delta, bool interpolated) {
     const score_t* s = scores.const_data_ptr<score_t>();
     const target_t* t = targets.const_data_ptr<target_t>();
-    const Chunks chunks = split(n);
+    const Chunks chunks = split(scores.numel());
 
     const at::Tensor positive_index = find_positives(t, chunks);
     const int64_t m = positive_index.numel();
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
     const double* p = sorted_scores.const_data_ptr<double>();
-    const double lowest = m > 0 ? p[0] : 0.0;
-    const GridTable table = m > 0 ? GridTable(p, m) : GridTable{};
-    const GridScores grid = table.view();
-
-    // Pass 1: checks every score; bins each negative that reaches a positive's window.
-    const int64_t slots = 3 * (m + 1);
-    std::vector<double> thread_slots(chunks.count * slots, 0.0);
-    std::vector<int64_t> first_nonfinite(chunks.count, -1);
-    at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        double* base = thread_slots.data() + c * slots;
-        const RankSlots local{base, base + (m + 1), base + 2 * (m + 1)};
-        for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
-          const double x = static_cast<double>(s[j]);
-          if (!std::isfinite(x)) {
-            first_nonfinite[c] = j;
-            break;
-          }
-          if (m > 0 && t[j] == 0 && x + delta > lowest) {
-            add_score(local, window_of(grid, x, delta), x);
-          }
-        }
-      }
-    });
-    for (int64_t c = 0; c < chunks.count; ++c) {
-      if (first_nonfinite[c] >= 0) {
-        raise_nonfinite_score(first_nonfinite[c], static_cast<double>(s[first_nonfinite[c]]));
-      }
-    }
+    const GridTable table = grid_of(p, m);
+    std::vector<double> slots = bin_negatives(s, t, chunks, table.view(), delta);
     if (m == 0) {
       return {at::zeros({}, scores.options()), at::zeros_like(scores)};
     }
-    for (int64_t c = 1; c < chunks.count; ++c) {
-      const double* part = thread_slots.data() + c * slots;
-      for (int64_t k = 0; k < slots; ++k) {
-        thread_slots[k] += part[k];
-      }
-    }
     const PositiveRanking ranking = rank_positives(
         p, m, delta, interpolated,
-        RankSlots{thread_slots.data(), thread_slots.data() + (m + 1), thread_slots.data() + 2 * (m + 1)});
+        mmdet_losses::false_positive_sums(p, m, delta, slots_of(slots, m)));
 
-    // Pass 2 writes every entry once: the negatives' gradients, 0 elsewhere; finish_positives
-    // then fills in the positives.
-    const double inv_m = 1.0 / static_cast<double>(m);
-    const double* w_prefix = ranking.w_prefix.data();
-    const double* wp_prefix = ranking.wp_prefix.data();
+    // Pass 2 writes the negatives' gradients and 0 elsewhere; finish_positives then fills in the
+    // positives.
+    std::vector<double> prefixes(ranking.w_prefix);
+    prefixes.insert(prefixes.end(), ranking.wp_prefix.begin(), ranking.wp_prefix.end());
     at::Tensor grad = at::empty_like(scores);
-    score_t* g = grad.mutable_data_ptr<score_t>();
-    at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t j = chunks.begin(c0); j < chunks.end(c1 - 1); ++j) {
-        const double x = static_cast<double>(s[j]);
-        double gradient = 0.0;
-        if (t[j] == 0 && x + delta > lowest) {
-          gradient = negative_gradient(w_prefix, wp_prefix, window_of(grid, x, delta), x, delta, inv_m);
-        }
-        g[j] = static_cast<score_t>(gradient);
-      }
-    });
+    write_negative_sums(s, t, chunks, table.view(), prefixes.data(), delta, 1.0 / static_cast<double>(m),
+                        grad.mutable_data_ptr<score_t>());
     const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
     return {loss, grad};
   }
-};
 
+  template <typename score_t, typename target_t>
+  static at::Tensor false_positive_sums(const at::Tensor& scores, const at::Tensor& targets,
+                                        const at::Tensor& sorted_positives, double delta) {
+    const int64_t m = sorted_positives.numel();
+    const double* p = sorted_positives.const_data_ptr<double>();
+    check_positive_values("false_positive_sums", p, nullptr, m);
+    const GridTable table = grid_of(p, m);
+    std::vector<double> slots = bin_negatives(scores.const_data_ptr<score_t>(),
+                                              targets.const_data_ptr<target_t>(),
+                                              split(scores.numel()), table.view(), delta);
+    const std::vector<double> sums = mmdet_losses::false_positive_sums(p, m, delta, slots_of(slots, m));
+    return at::tensor(sums, at::dtype(at::kDouble)).view({m});
+  }
+
+  template <typename score_t, typename target_t>
+  static at::Tensor negative_weight_sums(const at::Tensor& scores, const at::Tensor& targets,
+                                         const at::Tensor& sorted_positives, const at::Tensor& weights,
+                                         double delta) {
+    const int64_t m = sorted_positives.numel();
+    const double* p = sorted_positives.const_data_ptr<double>();
+    const double* w = weights.const_data_ptr<double>();
+    check_positive_values("negative_weight_sums", p, w, m);
+    const GridTable table = grid_of(p, m);
+    at::Tensor sums = at::empty_like(scores);
+    const std::vector<double> prefixes = weight_prefixes(p, w, m);
+    write_negative_sums(scores.const_data_ptr<score_t>(), targets.const_data_ptr<target_t>(),
+                        split(scores.numel()), table.view(), prefixes.data(), delta, 1.0,
+                        sums.mutable_data_ptr<score_t>());
+    return sums;
+  }
+};
 
 }  // namespace
 
 TORCH_LIBRARY_IMPL(mmdet_losses, CPU, m) {
   m.impl("ap_rank", &dispatch_ap_rank<CpuKernel>);
+  m.impl("false_positive_sums", &dispatch_false_positive_sums<CpuKernel>);
+  m.impl("negative_weight_sums", &dispatch_negative_weight_sums<CpuKernel>);
 }
 
 }  // namespace mmdet_losses

@@ -1,8 +1,9 @@
-// CUDA kernel of mmdet_losses::ap_rank: the passes over all N entries run on the GPU; the
-// O(|P| log |P|) per-positive step runs on the host (rank_positives, shared with the CPU kernel).
-//   pass 0  find_positives:  targets only; checks them, gathers the positives' indices
-//   pass 1  bin_negatives:   checks every score, bins each negative into the difference arrays
-//   pass 2  write_gradients: writes every entry's gradient once
+// CUDA kernels of mmdet_losses::ap_rank and its two public passes: the passes over all N entries
+// run on the GPU; the O(|P| log |P|) per-positive step runs on the host (rank_positives, shared
+// with the CPU kernel).
+//   pass 0  find_positives:      targets only; checks them, gathers the positives' indices
+//   pass 1  bin_negatives:       checks every entry, bins each negative into the difference arrays
+//   pass 2  write_negative_sums: writes every entry once (the gradient, in ap_rank)
 // Passes 1 and 2 search the positives through the same cell grid as the CPU kernel, and keep the
 // positives, the grid and their slots or prefix sums in shared memory when they fit.
 #include "../ap_rank.h"
@@ -115,11 +116,16 @@ __global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const ta
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < n; j += stride) {
     const double x = static_cast<double>(s[j]);
+    const int64_t v = static_cast<int64_t>(t[j]);
     if (!isfinite(x)) {
       atomicMin(&state[kNonFinite], static_cast<unsigned long long>(j));
       continue;
     }
-    if (m == 0 || t[j] != 0 || x + delta <= lowest) {
+    if (v != 0 && v != 1 && v != -1) {
+      atomicMin(&state[kBadTarget], static_cast<unsigned long long>(j));
+      continue;
+    }
+    if (m == 0 || v != 0 || x + delta <= lowest) {
       continue;
     }
     const Window w = window_of(grid, x, delta);
@@ -149,11 +155,14 @@ __global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const ta
   }
 }
 
-// Shared layout when kShared: the grid, then w_prefix[m + 1], wp_prefix[m + 1].
+// Writes scale * sum_i w_i H(s_j - p[i]) at every negative, 0 elsewhere (prefixes: w_prefix[m + 1]
+// then wp_prefix[m + 1]) and checks every entry as bin_negatives does. Shared layout when kShared:
+// the grid, then the prefixes.
 template <typename score_t, typename target_t, bool kShared>
-__global__ void write_gradients(int64_t n, const score_t* __restrict__ s, const target_t* __restrict__ t,
-                                GridScores grid, double delta, const double* __restrict__ prefixes,
-                                double inv_m, score_t* __restrict__ grad) {
+__global__ void write_negative_sums(int64_t n, const score_t* __restrict__ s, const target_t* __restrict__ t,
+                                    GridScores grid, double delta, const double* __restrict__ prefixes,
+                                    double scale, score_t* __restrict__ out,
+                                    unsigned long long* __restrict__ state) {
   extern __shared__ double shared[];
   const int64_t m = grid.m;
   const double* w_prefix = prefixes;
@@ -167,15 +176,21 @@ __global__ void write_gradients(int64_t n, const score_t* __restrict__ s, const 
     w_prefix = shared_prefixes;
   }
   const double* wp_prefix = w_prefix + (m + 1);
-  const double lowest = grid.p[0];
+  const double lowest = m > 0 ? grid.p[0] : 0.0;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < n; j += stride) {
     const double x = static_cast<double>(s[j]);
-    double gradient = 0.0;
-    if (t[j] == 0 && x + delta > lowest) {
-      gradient = negative_gradient(w_prefix, wp_prefix, window_of(grid, x, delta), x, delta, inv_m);
+    const int64_t v = static_cast<int64_t>(t[j]);
+    if (!isfinite(x)) {
+      atomicMin(&state[kNonFinite], static_cast<unsigned long long>(j));
+    } else if (v != 0 && v != 1 && v != -1) {
+      atomicMin(&state[kBadTarget], static_cast<unsigned long long>(j));
     }
-    grad[j] = static_cast<score_t>(gradient);
+    double sum = 0.0;
+    if (m > 0 && v == 0 && isfinite(x) && x + delta > lowest) {
+      sum = scale * negative_weight_sum(w_prefix, wp_prefix, window_of(grid, x, delta), x, delta);
+    }
+    out[j] = static_cast<score_t>(sum);
   }
 }
 
@@ -220,74 +235,159 @@ struct Launch {
   }
 };
 
+// State buffer for the kernels: no positive counted, no invalid entry found.
+at::Tensor new_state(const at::Tensor& like) {
+  at::Tensor state = at::zeros({kStateSize}, like.options().dtype(at::kLong));
+  state.narrow(0, kBadTarget, 2).fill_(-1);  // kNotFound as a bit pattern
+  return state;
+}
+
+unsigned long long* state_pointer(at::Tensor& state) {
+  return reinterpret_cast<unsigned long long*>(state.data_ptr<int64_t>());
+}
+
+// Raises for the first invalid target, else the first non-finite score, that the kernels found.
+void raise_if_invalid(const std::array<unsigned long long, kStateSize>& found, const at::Tensor& scores,
+                      const at::Tensor& targets) {
+  if (found[kBadTarget] != kNotFound) {
+    const int64_t at_index = static_cast<int64_t>(found[kBadTarget]);
+    raise_bad_target(at_index, targets.view(-1)[at_index].item<int64_t>());
+  }
+  if (found[kNonFinite] != kNotFound) {
+    const int64_t at_index = static_cast<int64_t>(found[kNonFinite]);
+    raise_nonfinite_score(at_index, scores.view(-1)[at_index].item<double>());
+  }
+}
+
+// The cell grid of the m sorted positives (host_p, float64 on the host), built on the host (O(m))
+// and copied to the device for the passes.
+struct DeviceGrid {
+  GridTable table;
+  at::Tensor padded_p;
+  at::Tensor cell_start;
+  GridScores grid;
+
+  DeviceGrid(const at::Tensor& host_p, const at::Tensor& like) {
+    const int64_t m = host_p.numel();
+    if (m > 0) {
+      table = GridTable(host_p.const_data_ptr<double>(), m);
+    }
+    padded_p = at::tensor(table.padded_p, at::dtype(at::kDouble)).to(like.options().dtype(at::kDouble));
+    cell_start = at::tensor(table.cell_start, at::dtype(at::kLong)).to(like.options().dtype(at::kLong));
+    grid = table.view();
+    grid.p = padded_p.const_data_ptr<double>();
+    grid.cell_start = cell_start.const_data_ptr<int64_t>();
+  }
+};
+
+// Pass 1 on the device: checks every entry (reported in state) and returns the 3 (m + 1) summed
+// slots on the host.
+template <typename score_t, typename target_t>
+at::Tensor bin_on_device(const Launch& launch, const at::Tensor& scores, const at::Tensor& targets,
+                         const GridScores& grid, double delta, at::Tensor& state) {
+  const int64_t m = grid.m;
+  at::Tensor slots = at::zeros({3 * (m + 1)}, scores.options().dtype(at::kDouble));
+  const size_t bytes = static_cast<size_t>(grid_words(grid) + 3 * (m + 1)) * sizeof(double);
+  launch.run(bin_negatives<score_t, target_t, true>, bin_negatives<score_t, target_t, false>, bytes, 2,
+             scores.numel(), scores.const_data_ptr<score_t>(), targets.const_data_ptr<target_t>(), grid,
+             delta, slots.data_ptr<double>(), state_pointer(state));
+  raise_if_invalid(read_state(state), scores, targets);
+  return slots.cpu();
+}
+
+// Pass 2 on the device into `out` (scores' shape and dtype); prefixes: weight_prefixes on the host.
+// Invalid entries are reported in state (read by the caller when it needs to).
+template <typename score_t, typename target_t>
+void write_on_device(const Launch& launch, const at::Tensor& scores, const at::Tensor& targets,
+                     const GridScores& grid, double delta, const std::vector<double>& prefixes, double scale,
+                     at::Tensor& out, at::Tensor& state) {
+  const at::Tensor device_prefixes =
+      at::tensor(prefixes, at::dtype(at::kDouble)).to(scores.options().dtype(at::kDouble));
+  const size_t bytes = static_cast<size_t>(grid_words(grid) + prefixes.size()) * sizeof(double);
+  launch.run(write_negative_sums<score_t, target_t, true>, write_negative_sums<score_t, target_t, false>,
+             bytes, 4, scores.numel(), scores.const_data_ptr<score_t>(), targets.const_data_ptr<target_t>(),
+             grid, delta, device_prefixes.const_data_ptr<double>(), scale, out.mutable_data_ptr<score_t>(),
+             state_pointer(state));
+}
+
+RankSlots slots_of(at::Tensor& host_slots, int64_t m) {
+  double* base = host_slots.data_ptr<double>();
+  return {base, base + (m + 1), base + 2 * (m + 1)};
+}
+
 struct CudaKernel {
   template <typename score_t, typename target_t>
-  static std::tuple<at::Tensor, at::Tensor> run(const at::Tensor& scores, const at::Tensor& targets,
-                                                double delta, bool interpolated) {
+  static std::tuple<at::Tensor, at::Tensor> ap_rank(const at::Tensor& scores, const at::Tensor& targets,
+                                                    double delta, bool interpolated) {
     const c10::cuda::CUDAGuard guard(scores.device());
     const int64_t n = scores.numel();
     const Launch launch(scores);
-    const score_t* s = scores.const_data_ptr<score_t>();
-    const target_t* t = targets.const_data_ptr<target_t>();
-    const auto long_options = targets.options().dtype(at::kLong);
-    const auto double_options = scores.options().dtype(at::kDouble);
-
-    at::Tensor state = at::empty({kStateSize}, long_options);
-    state.fill_(0);
-    state.narrow(0, kBadTarget, 2).fill_(-1);  // kNotFound as a bit pattern
-    auto* state_ptr = reinterpret_cast<unsigned long long*>(state.data_ptr<int64_t>());
-    at::Tensor index = at::empty({std::max<int64_t>(n, 1)}, long_options);
+    at::Tensor state = new_state(targets);
+    at::Tensor index = at::empty({std::max<int64_t>(n, 1)}, targets.options().dtype(at::kLong));
     find_positives<target_t><<<launch.blocks(n, 8), kThreads, 0, launch.stream>>>(
-        n, t, index.data_ptr<int64_t>(), state_ptr);
+        n, targets.const_data_ptr<target_t>(), index.data_ptr<int64_t>(), state_pointer(state));
     C10_CUDA_KERNEL_LAUNCH_CHECK();
     const auto found = read_state(state);
-    if (found[kBadTarget] != kNotFound) {
-      const int64_t at_index = static_cast<int64_t>(found[kBadTarget]);
-      raise_bad_target(at_index, targets.view(-1)[at_index].item<int64_t>());
-    }
+    raise_if_invalid(found, scores, targets);
     const int64_t m = static_cast<int64_t>(found[kPositives]);
     const at::Tensor positive_index = std::get<0>(index.narrow(0, 0, m).sort());
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
-
-    // The grid is built on the host (O(m)) and used on the device.
     const at::Tensor host_p = sorted_scores.cpu();
-    const GridTable table = m > 0 ? GridTable(host_p.const_data_ptr<double>(), m) : GridTable{};
-    const at::Tensor padded_p = at::tensor(table.padded_p, at::dtype(at::kDouble)).to(double_options);
-    const at::Tensor cell_start = at::tensor(table.cell_start, at::dtype(at::kLong)).to(long_options);
-    GridScores grid = table.view();
-    grid.p = padded_p.const_data_ptr<double>();
-    grid.cell_start = cell_start.const_data_ptr<int64_t>();
+    const DeviceGrid device_grid(host_p, scores);
 
-    at::Tensor slots = at::zeros({3 * (m + 1)}, double_options);
-    const size_t bin_bytes = static_cast<size_t>(grid_words(grid) + 3 * (m + 1)) * sizeof(double);
-    launch.run(bin_negatives<score_t, target_t, true>, bin_negatives<score_t, target_t, false>, bin_bytes,
-               2, n, s, t, grid, delta, slots.data_ptr<double>(), state_ptr);
-    const auto checked = read_state(state);
-    if (checked[kNonFinite] != kNotFound) {
-      const int64_t at_index = static_cast<int64_t>(checked[kNonFinite]);
-      raise_nonfinite_score(at_index, scores.view(-1)[at_index].item<double>());
-    }
+    at::Tensor host_slots = bin_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid,
+                                                             delta, state);
     if (m == 0) {
       return {at::zeros({}, scores.options()), at::zeros_like(scores)};
     }
-
-    at::Tensor host_slots = slots.cpu();
-    double* hs = host_slots.data_ptr<double>();
-    const PositiveRanking ranking = rank_positives(host_p.const_data_ptr<double>(), m, delta, interpolated,
-                                                   RankSlots{hs, hs + (m + 1), hs + 2 * (m + 1)});
-    at::Tensor host_prefixes = at::empty({2 * (m + 1)}, at::dtype(at::kDouble));
-    std::copy(ranking.w_prefix.begin(), ranking.w_prefix.end(), host_prefixes.data_ptr<double>());
-    std::copy(ranking.wp_prefix.begin(), ranking.wp_prefix.end(), host_prefixes.data_ptr<double>() + (m + 1));
-    const at::Tensor prefixes = host_prefixes.to(double_options);
-
+    const double* p = host_p.const_data_ptr<double>();
+    const PositiveRanking ranking = rank_positives(
+        p, m, delta, interpolated, false_positive_sums(p, m, delta, slots_of(host_slots, m)));
+    std::vector<double> prefixes(ranking.w_prefix);
+    prefixes.insert(prefixes.end(), ranking.wp_prefix.begin(), ranking.wp_prefix.end());
     at::Tensor grad = at::empty_like(scores);
-    const double inv_m = 1.0 / static_cast<double>(m);
-    const size_t grad_bytes = static_cast<size_t>(grid_words(grid) + 2 * (m + 1)) * sizeof(double);
-    launch.run(write_gradients<score_t, target_t, true>, write_gradients<score_t, target_t, false>,
-               grad_bytes, 4, n, s, t, grid, delta, prefixes.const_data_ptr<double>(), inv_m,
-               grad.mutable_data_ptr<score_t>());
+    write_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid, delta, prefixes,
+                                       1.0 / static_cast<double>(m), grad, state);
     const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
     return {loss, grad};
+  }
+
+  template <typename score_t, typename target_t>
+  static at::Tensor false_positive_sums(const at::Tensor& scores, const at::Tensor& targets,
+                                        const at::Tensor& sorted_positives, double delta) {
+    const c10::cuda::CUDAGuard guard(scores.device());
+    const Launch launch(scores);
+    const at::Tensor host_p = sorted_positives.cpu();
+    const int64_t m = host_p.numel();
+    const double* p = host_p.const_data_ptr<double>();
+    check_positive_values("false_positive_sums", p, nullptr, m);
+    const DeviceGrid device_grid(host_p, scores);
+    at::Tensor state = new_state(targets);
+    at::Tensor host_slots = bin_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid,
+                                                             delta, state);
+    const std::vector<double> sums = mmdet_losses::false_positive_sums(p, m, delta, slots_of(host_slots, m));
+    return at::tensor(sums, at::dtype(at::kDouble)).view({m}).to(sorted_positives.device());
+  }
+
+  template <typename score_t, typename target_t>
+  static at::Tensor negative_weight_sums(const at::Tensor& scores, const at::Tensor& targets,
+                                         const at::Tensor& sorted_positives, const at::Tensor& weights,
+                                         double delta) {
+    const c10::cuda::CUDAGuard guard(scores.device());
+    const Launch launch(scores);
+    const at::Tensor host_p = sorted_positives.cpu();
+    const at::Tensor host_w = weights.cpu();
+    const int64_t m = host_p.numel();
+    const double* p = host_p.const_data_ptr<double>();
+    const double* w = host_w.const_data_ptr<double>();
+    check_positive_values("negative_weight_sums", p, w, m);
+    const DeviceGrid device_grid(host_p, scores);
+    at::Tensor state = new_state(targets);
+    at::Tensor sums = at::empty_like(scores);
+    write_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid, delta,
+                                       weight_prefixes(p, w, m), 1.0, sums, state);
+    raise_if_invalid(read_state(state), scores, targets);
+    return sums;
   }
 };
 
@@ -295,6 +395,8 @@ struct CudaKernel {
 
 TORCH_LIBRARY_IMPL(mmdet_losses, CUDA, m) {
   m.impl("ap_rank", &dispatch_ap_rank<CudaKernel>);
+  m.impl("false_positive_sums", &dispatch_false_positive_sums<CudaKernel>);
+  m.impl("negative_weight_sums", &dispatch_negative_weight_sums<CudaKernel>);
 }
 
 }  // namespace mmdet_losses

@@ -1,0 +1,118 @@
+"""One ranking over the entries of every process of a ``torch.distributed`` group, exact, without
+moving a single negative: what the ranking losses need under DistributedDataParallel.
+
+Both passes over the negatives depend on the positives only through their sorted scores, so
+(AP-Loss paper, sec. 3; the same holds for every loss built on the two passes):
+
+1. every process all-gathers the positives' scores (counts may differ) and sorts the same m values
+   the same way (ties: process rank, then local index: the order of the concatenation);
+2. pass 1 (``false_positive_sums``) runs locally and the m per-positive sums are all-reduced;
+3. the per-positive step is then identical on every process, and pass 2 runs locally.
+
+Communication per call is O(m): W x 2 int64 counts, W x max_r(m_r) float64 gathered scores and
+m + 1 float64 summed, whatever the number of negatives. Invalid input on one process (a target
+outside {-1, 0, 1}, a non-finite score) travels as a flag with these collectives, so every process
+raises together instead of leaving the others waiting in a collective.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.distributed as dist
+
+from ..ops import false_positive_sums
+
+__all__ = ['GroupPositives', 'check_group', 'communicated_bytes']
+
+
+def check_group(name: str, group) -> Tuple[int, int]:
+    """(rank in group, group size), or a ValueError naming ``group``."""
+    if not (dist.is_available() and dist.is_initialized()):
+        raise ValueError(f'{name}: group={group!r} needs torch.distributed to be initialised '
+                         '(torch.distributed.init_process_group); pass group=None to rank this '
+                         "process's entries alone")
+    try:
+        return dist.get_rank(group), dist.get_world_size(group)
+    except (RuntimeError, ValueError) as error:
+        raise ValueError(f'{name}: group={group!r} is not a process group this process belongs to: '
+                         f'{error}') from error
+
+
+def communicated_bytes(positive_counts) -> int:
+    """Bytes one process puts into the collectives of one ranking over a group whose processes
+    hold ``positive_counts`` positives: its counts, its padded positive scores and the summed
+    false-positive sums (the three collectives of this module)."""
+    return 2 * 8 + 8 * max(positive_counts) + 8 * (sum(positive_counts) + 1)
+
+
+class GroupPositives:
+    """The positives of a ranking over every process of ``group``, with their false-positive sums.
+
+    After construction every process of the group holds the same ``sorted_scores`` (m,) and
+    ``false_positives`` (m,) (float64, on the scores' device), and ``local_positions``: where each
+    of its own positives (ascending flat index) stands among the m sorted ones.
+
+    Args:
+        name (str): The calling loss, for error messages.
+        scores (Tensor): This process's logits (detached inside), any shape.
+        targets (Tensor): Integer targets of the same shape, 1 / 0 / -1.
+        delta (float): The step function's half-width.
+        group: A process group, e.g. ``torch.distributed.group.WORLD``.
+    """
+
+    def __init__(self, name: str, scores: torch.Tensor, targets: torch.Tensor, delta: float, group):
+        self.rank, self.world_size = check_group(name, group)
+        self.name = name
+        flat_scores = scores.detach().reshape(-1)
+        flat_targets = targets.reshape(-1)
+        device = scores.device
+
+        self.local_index = torch.nonzero(flat_targets == 1).squeeze(1)
+        local = flat_scores[self.local_index].to(torch.float64)
+        error = self._nonfinite_positive(local, flat_scores)
+        if error is not None:
+            local = torch.zeros_like(local)  # keeps the others' passes valid while all raise
+        header = torch.tensor([local.numel(), error is not None], dtype=torch.int64, device=device)
+        headers = [torch.empty_like(header) for _ in range(self.world_size)]
+        dist.all_gather(headers, header, group=group)
+        headers = torch.stack(headers).cpu()
+        self._raise_together(error, int(headers[:, 1].sum()))
+        counts = headers[:, 0].tolist()
+        self.positive_counts = counts
+
+        padded = torch.zeros(max(counts), dtype=torch.float64, device=device)
+        padded[:local.numel()] = local
+        gathered = [torch.empty_like(padded) for _ in range(self.world_size)]
+        dist.all_gather(gathered, padded, group=group)
+        concatenated = torch.cat([part[:count] for part, count in zip(gathered, counts)])
+        self.sorted_scores, order = torch.sort(concatenated, stable=True)
+        position = torch.empty_like(order)
+        position[order] = torch.arange(order.numel(), device=device)
+        offset = sum(counts[:self.rank])
+        self.local_positions = position[offset:offset + local.numel()]
+
+        try:
+            local_sums = false_positive_sums(scores, targets, self.sorted_scores, delta)
+            error = None
+        except ValueError as caught:
+            local_sums = torch.zeros_like(self.sorted_scores)
+            error = ValueError(f'{name}: {caught}')
+        summed = torch.cat([local_sums, local_sums.new_tensor([error is not None])])
+        dist.all_reduce(summed, group=group)
+        self._raise_together(error, int(summed[-1].item()))
+        self.false_positives = summed[:-1]
+
+    def _nonfinite_positive(self, local: torch.Tensor, flat_scores: torch.Tensor) -> Optional[ValueError]:
+        bad = ~torch.isfinite(local)
+        if not bad.any():
+            return None
+        index = int(self.local_index[bad.nonzero()[0, 0]])
+        return ValueError(f'{self.name}: scores must be finite, got {flat_scores[index].item()} at flat '
+                          f'index {index}')
+
+    def _raise_together(self, error: Optional[ValueError], processes_with_errors: int) -> None:
+        if error is not None:
+            raise error
+        if processes_with_errors > 0:
+            raise ValueError(f'{self.name}: {processes_with_errors} other process(es) of the group got '
+                             'invalid input (their own errors name it); this process stops too, so '
+                             'that none waits in a collective')

@@ -1,0 +1,76 @@
+"""The AP-Loss op's two passes over the negatives as public ops, for rankings whose positives are
+known from elsewhere (the positives of every process of a group, or other ranking losses):
+
+- ``false_positive_sums``: pass 1, ``fp_i = sum_{j in N} H(s_j - p_i)`` for every positive;
+- ``negative_weight_sums``: pass 2, ``g_j = sum_i w_i H(s_j - p_i)`` for every negative.
+
+``H(x) = clamp(x / (2 delta) + 1/2, 0, 1)`` and ``p`` holds the positives' scores, sorted ascending,
+as float64. Both take O(|N| log |P|) time and check every entry as ``ap_rank`` does. Neither is
+differentiable: they compute the pieces of an error-driven update.
+"""
+import torch
+
+from . import ap_rank  # noqa: F401  (loads the compiled library that defines the ops)
+
+__all__ = ['false_positive_sums', 'negative_weight_sums']
+
+
+def false_positive_sums(scores: torch.Tensor, targets: torch.Tensor, sorted_positives: torch.Tensor,
+                        delta: float = 1.0) -> torch.Tensor:
+    """Pass 1: for every positive score ``p_i``, the sum over the negatives (entries with target 0)
+    of ``H(s_j - p_i)``, as float64 of ``sorted_positives``' shape (m,).
+
+    Args:
+        scores (Tensor): Logits, any shape, fp16/bf16/fp32/fp64.
+        targets (Tensor): Integer tensor of the same shape: 1 positive, 0 negative, -1 ignored.
+            Only negatives are counted; positives and ignored entries are skipped.
+        sorted_positives (Tensor): (m,) float64 on the scores' device, ascending.
+        delta (float): Half-width of the linear part of ``H``; > 0.
+
+    Example:
+        >>> import torch
+        >>> from mmdet_losses.ops import false_positive_sums
+        >>> scores = torch.tensor([0.0, 1.0, 3.0])
+        >>> false_positive_sums(scores, torch.tensor([0, 0, 1]), torch.tensor([0.5], dtype=torch.float64))
+        tensor([1.], dtype=torch.float64)
+    """
+    return torch.ops.mmdet_losses.false_positive_sums(scores.detach(), targets, sorted_positives, float(delta))
+
+
+def negative_weight_sums(scores: torch.Tensor, targets: torch.Tensor, sorted_positives: torch.Tensor,
+                         weights: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    """Pass 2: at every negative, ``sum_i weights_i H(s_j - p_i)``; 0 at positives and ignored
+    entries. Same shape and dtype as ``scores`` (accumulated in float64).
+
+    Args:
+        scores, targets, sorted_positives, delta: As in :func:`false_positive_sums`.
+        weights (Tensor): (m,) float64, one per sorted positive.
+
+    Example:
+        >>> import torch
+        >>> from mmdet_losses.ops import negative_weight_sums
+        >>> p = torch.tensor([0.0, 2.0], dtype=torch.float64)
+        >>> w = torch.tensor([1.0, 10.0], dtype=torch.float64)
+        >>> negative_weight_sums(torch.tensor([0.5, 2.0, 9.0]), torch.tensor([0, 1, 0]), p, w)
+        tensor([ 0.7500,  0.0000, 11.0000])
+    """
+    return torch.ops.mmdet_losses.negative_weight_sums(scores.detach(), targets, sorted_positives, weights,
+                                                       float(delta))
+
+
+def _check_same_shape(op, scores, targets):
+    torch._check(scores.shape == targets.shape,
+                 lambda: f'{op}: scores and targets must have the same shape, got '
+                         f'{tuple(scores.shape)} and {tuple(targets.shape)}')
+
+
+@torch.library.register_fake('mmdet_losses::false_positive_sums')
+def _false_positive_sums_fake(scores, targets, sorted_positives, delta):
+    _check_same_shape('false_positive_sums', scores, targets)
+    return sorted_positives.new_empty(sorted_positives.shape, dtype=torch.float64)
+
+
+@torch.library.register_fake('mmdet_losses::negative_weight_sums')
+def _negative_weight_sums_fake(scores, targets, sorted_positives, weights, delta):
+    _check_same_shape('negative_weight_sums', scores, targets)
+    return torch.empty_like(scores, memory_format=torch.contiguous_format)
