@@ -14,6 +14,7 @@ m + 1 float64 summed, whatever the number of negatives. Invalid input on one pro
 outside {-1, 0, 1}, a non-finite score) travels as a flag with these collectives, so every process
 raises together instead of leaving the others waiting in a collective.
 """
+import re
 from typing import Optional, Tuple
 
 import torch
@@ -95,7 +96,8 @@ class GroupPositives:
             error = None
         except ValueError as caught:
             local_sums = torch.zeros_like(self.sorted_scores)
-            error = ValueError(f'{name}: {caught}')
+            # The kernel names itself; the user called `name`.
+            error = ValueError(re.sub(r'^\w+: ', f'{name}: ', str(caught)))
         summed = torch.cat([local_sums, local_sums.new_tensor([error is not None])])
         dist.all_reduce(summed, group=group)
         self._raise_together(error, int(summed[-1].item()))

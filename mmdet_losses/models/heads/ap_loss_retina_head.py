@@ -15,6 +15,11 @@ class APLossRetinaHead(WholeMinibatchLossMixin, RetinaHead):
     negatives, and anchors the assigner ignores (label weight 0) are left out. The box loss is
     ``loss_bbox`` over all positive anchors, normalised by their number as in mmdet.
 
+    Under distributed training the ranking spans the images of every process (``APLoss``'s
+    default ``ranking='global'``) and the box loss is normalised by the mean positive count over
+    the processes: training on W processes of B images each is training on one minibatch of W x B
+    images, as in the paper.
+
     Config (the rest as ``RetinaHead``)::
 
         bbox_head=dict(type='APLossRetinaHead', num_classes=80, in_channels=256,

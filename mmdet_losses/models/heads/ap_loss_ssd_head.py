@@ -15,6 +15,11 @@ class APLossSSDHead(WholeMinibatchLossMixin, SSDHead):
     by default, ranking every (anchor, class) entry of every level and image together, as in the
     AP-Loss paper's SSD experiments) and ``loss_bbox`` from the config.
 
+    Under distributed training the ranking spans the images of every process (``APLoss``'s
+    default ``ranking='global'``) and the box loss is normalised by the mean positive count over
+    the processes: training on W processes of B images each is training on one minibatch of W x B
+    images, as in the paper.
+
     Config (the rest as ``SSDHead``; ``train_cfg.neg_pos_ratio`` is not used)::
 
         bbox_head=dict(type='APLossSSDHead', num_classes=20,

@@ -2,7 +2,7 @@ from typing import List
 
 import torch
 from mmdet.structures.bbox import cat_boxes, get_box_tensor
-from mmdet.utils import InstanceList, OptInstanceList
+from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
 from torch import Tensor
 
 
@@ -13,6 +13,12 @@ class WholeMinibatchLossMixin:
     minibatch; for a per-entry loss the result equals the per-level sum. Anchors with label
     weight 0 stay ignored; the box loss is normalised by the number of positives as in mmdet.
     Put it before the head class: ``class Head(WholeMinibatchLossMixin, RetinaHead)``.
+
+    Under distributed training "the whole minibatch" is every image of every process: ``APLoss``
+    ranks across processes by default (``ranking='global'``), and the box loss's normaliser is the
+    mean positive count over the processes (mmdet's ``reduce_mean``, as its ATSS and FCOS heads
+    do), so that the gradients that DistributedDataParallel averages equal those of one process
+    holding the whole minibatch.
     """
 
     def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
@@ -33,6 +39,7 @@ class WholeMinibatchLossMixin:
         labels = torch.cat([labels.reshape(-1) for labels in labels_list])
         label_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
         loss_cls = self.loss_cls(cls_score, labels, label_weights, avg_factor=avg_factor)
+        avg_factor = reduce_mean(cls_score.new_tensor(float(avg_factor))).item()
 
         bbox_pred = torch.cat([self._flatten(pred, self.bbox_coder.encode_size) for pred in bbox_preds])
         target_dim = bbox_targets_list[0].size(-1)

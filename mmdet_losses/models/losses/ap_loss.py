@@ -2,7 +2,7 @@ import torch
 from mmdet.registry import MODELS
 
 from ...functional import ap_loss
-from .whole_ranking import WholeRankingLoss
+from .whole_ranking import WholeRankingLoss, distributed_group
 
 
 @MODELS.register_module()
@@ -18,6 +18,13 @@ class APLoss(WholeRankingLoss):
     ``loss_cls`` once per FPN level, so there this loss ranks within one level at a time; for the
     paper's whole-minibatch ranking use ``APLossRetinaHead`` or ``APLossSSDHead``.
 
+    Under distributed training (``torch.distributed`` initialised with more than one process, as
+    ``tools/dist_train.sh`` does) the minibatch is split over the processes. With
+    ``ranking='global'`` (the default) the entries of every process form ONE ranking, exactly as
+    one process would rank the whole minibatch: only the positives' scores travel (O(|P|) bytes per
+    step) and every process logs the same loss. ``ranking='local'`` ranks each process's share
+    apart (what the official code does with its 8 images per GPU).
+
     Config::
 
         loss_cls=dict(type='APLoss', use_sigmoid=True, delta=1.0, loss_weight=1.0)
@@ -30,15 +37,21 @@ class APLoss(WholeRankingLoss):
         delta (float): Half-width of the linear part of the step function; > 0. Default 1.0.
         interpolated (bool): Use interpolated precision, as the paper does. Default True.
         loss_weight (float): Multiplies the loss. Default 1.0.
+        ranking (str): ``'global'`` (one ranking across all processes of a distributed run) or
+            ``'local'`` (each process ranks its own entries). Default ``'global'``.
     """
 
     def __init__(self, use_sigmoid: bool = True, delta: float = 1.0, interpolated: bool = True,
-                 loss_weight: float = 1.0):
+                 loss_weight: float = 1.0, ranking: str = 'global'):
         super().__init__(use_sigmoid, loss_weight)
         if not delta > 0:
             raise ValueError(f'APLoss: delta must be > 0, got {delta!r}')
+        if ranking not in ('global', 'local'):
+            raise ValueError(f"APLoss: ranking must be 'global' or 'local', got {ranking!r}")
         self.delta = float(delta)
         self.interpolated = bool(interpolated)
+        self.ranking = ranking
 
     def loss(self, cls_score: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return ap_loss(cls_score, targets, self.delta, self.interpolated)
+        group = distributed_group() if self.ranking == 'global' else None
+        return ap_loss(cls_score, targets, self.delta, self.interpolated, group=group)

@@ -1,5 +1,13 @@
 import torch
+import torch.distributed as dist
 from torch import nn
+
+
+def distributed_group():
+    """The default process group when this process is one of several, else None."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return dist.group.WORLD
+    return None
 
 
 class WholeRankingLoss(nn.Module):

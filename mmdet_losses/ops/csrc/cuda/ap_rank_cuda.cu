@@ -342,7 +342,7 @@ struct CudaKernel {
     }
     const double* p = host_p.const_data_ptr<double>();
     const PositiveRanking ranking = rank_positives(
-        p, m, delta, interpolated, false_positive_sums(p, m, delta, slots_of(host_slots, m)));
+        p, m, delta, interpolated, mmdet_losses::false_positive_sums(p, m, delta, slots_of(host_slots, m)));
     std::vector<double> prefixes(ranking.w_prefix);
     prefixes.insert(prefixes.end(), ranking.wp_prefix.begin(), ranking.wp_prefix.end());
     at::Tensor grad = at::empty_like(scores);
