@@ -19,6 +19,8 @@ negative class uses q_pos = 0. 'neg' is the default: the best of the three in se
 import torch
 import torch.nn.functional as F
 
+from .checks import check_finite, check_floating, check_values_in
+
 __all__ = ['anchor_loss']
 
 MODES = ('pos', 'neg', 'both')
@@ -46,10 +48,13 @@ def anchor_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 0.5,
     if logits.dim() != 2 or targets.shape != logits.shape:
         raise ValueError('anchor_loss: logits and targets must both have shape (n, C), got '
                          f'{tuple(logits.shape)} and {tuple(targets.shape)}')
+    check_floating('anchor_loss', 'logits', logits)
+    check_values_in('anchor_loss', 'targets', targets, (0, 1))
+    if (targets.sum(1) > 1).any():
+        raise ValueError('anchor_loss: each row of targets must be one-hot or all zero (at most one 1), '
+                         f'got row {int((targets.sum(1) > 1).nonzero()[0])} with several')
+    check_finite('anchor_loss', 'logits', logits)
     targets = targets.to(logits.dtype)
-    if ((targets != 0) & (targets != 1)).any() or (targets.sum(1) > 1).any():
-        raise ValueError('anchor_loss: each row of targets must be one-hot or all zero (values 0 and 1, '
-                         'at most one 1)')
 
     q = logits.detach().sigmoid()
     target_factor = background_factor = 1.0

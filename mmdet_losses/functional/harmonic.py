@@ -15,6 +15,8 @@ IoU on [0, 1] only for 0 < gamma <= 1 (eqs. 12-13), so other gammas are refused.
 """
 import torch
 
+from .checks import check_finite, check_floating
+
 __all__ = ['harmonic_loss', 'harmonic_terms', 'hiou_loss', 'aligned_iou']
 
 
@@ -26,6 +28,9 @@ def harmonic_terms(cls_loss: torch.Tensor, reg_loss: torch.Tensor,
     if cls_loss.shape != reg_loss.shape:
         raise ValueError('harmonic_loss: cls_loss and reg_loss must have the same shape, got '
                          f'{tuple(cls_loss.shape)} and {tuple(reg_loss.shape)}')
+    for name, value in (('cls_loss', cls_loss), ('reg_loss', reg_loss)):
+        check_floating('harmonic_loss', name, value)
+        check_finite('harmonic_loss', name, value)
     beta_r, beta_c = torch.exp(-reg_loss), torch.exp(-cls_loss)
     if detach_factors:
         beta_r, beta_c = beta_r.detach(), beta_c.detach()
@@ -51,8 +56,11 @@ def aligned_iou(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-6) -> 
     """IoU of each box in ``pred`` with the box at the same place in ``target``, (..., 4) boxes
     (x1, y1, x2, y2) -> (...)."""
     if pred.shape != target.shape or pred.shape[-1:] != (4,):
-        raise ValueError('pred and target must both have shape (..., 4), got '
+        raise ValueError('aligned_iou: pred and target must both have shape (..., 4), got '
                          f'{tuple(pred.shape)} and {tuple(target.shape)}')
+    for name, boxes in (('pred', pred), ('target', target)):
+        check_floating('aligned_iou', name, boxes)
+        check_finite('aligned_iou', name, boxes)
     top_left = torch.maximum(pred[..., :2], target[..., :2])
     bottom_right = torch.minimum(pred[..., 2:], target[..., 2:])
     overlap = (bottom_right - top_left).clamp(min=0).prod(-1)

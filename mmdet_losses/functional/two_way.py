@@ -16,6 +16,8 @@ leaves the loss unchanged (seed eq. iii).
 import torch
 import torch.nn.functional as F
 
+from .checks import check_finite, check_floating, check_values_in
+
 __all__ = ['two_way_loss']
 
 
@@ -55,8 +57,9 @@ def two_way_loss(logits: torch.Tensor, targets: torch.Tensor, T_pos: float = 4.0
                          f'{tuple(logits.shape)} and {tuple(targets.shape)}')
     if not (T_pos > 0 and T_neg > 0):
         raise ValueError(f'two_way_loss: T_pos and T_neg must be > 0, got {T_pos!r} and {T_neg!r}')
-    if ((targets != 1) & (targets != 0) & (targets != -1)).any():
-        raise ValueError('two_way_loss: targets must be 1 (positive), 0 (negative) or -1 (ignored)')
+    check_floating('two_way_loss', 'logits', logits)
+    check_values_in('two_way_loss', 'targets', targets, (-1, 0, 1), ' (1 positive, 0 negative, -1 ignored)')
+    check_finite('two_way_loss', 'logits', logits)
     positive, negative = targets == 1, targets == 0
     return (_two_way_term(logits, positive, negative, 1, T_pos, T_neg)
             + _two_way_term(logits, positive, negative, 0, T_pos, T_neg))

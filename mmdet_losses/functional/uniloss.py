@@ -28,6 +28,8 @@ from typing import Callable, Optional
 
 import torch
 
+from .checks import check_finite, check_floating, check_values_in
+
 __all__ = ['uniloss', 'binary_variables', 'relax', 'sample_anchors', 'interpolate',
            'ap_from_signs', 'accuracy_from_signs', 'ReExpression']
 
@@ -105,9 +107,7 @@ def binary_variables(scores: torch.Tensor, targets: torch.Tensor, metric: str = 
     if targets.shape != scores.shape:
         raise ValueError(f'uniloss: scores and targets must have the same shape for {metric!r}, got '
                          f'{tuple(scores.shape)} and {tuple(targets.shape)}')
-    allowed = (0, 1) if metric == 'binary_ap' else (-1, 0, 1)
-    if not torch.isin(targets, torch.tensor(allowed, device=targets.device)).all():
-        raise ValueError(f'uniloss: targets for {metric!r} must be in {allowed}')
+    check_values_in('uniloss', f'targets for {metric!r}', targets, (0, 1) if metric == 'binary_ap' else (-1, 0, 1))
     return _ap_variables(scores.reshape(-1), targets.reshape(-1), max_positives, max_negatives, generator)
 
 
@@ -169,6 +169,8 @@ def uniloss(scores: torch.Tensor, targets: torch.Tensor, metric: str = 'binary_a
     if min(max_positives, max_negatives, max_classes) < 1:
         raise ValueError('uniloss: max_positives, max_negatives and max_classes must be >= 1, got '
                          f'{max_positives}, {max_negatives}, {max_classes}')
+    check_floating('uniloss', 'scores', scores)
+    check_finite('uniloss', 'scores', scores)
     problem = binary_variables(scores, targets, metric, max_positives, max_negatives, max_classes,
                                generator)
     if problem.differences.numel() == 0:

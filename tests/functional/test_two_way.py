@@ -106,5 +106,5 @@ def test_bad_arguments():
         two_way_loss(torch.zeros(2, 3), torch.zeros(3, 2))
     with pytest.raises(ValueError, match='T_pos and T_neg must be > 0, got 0 and 1'):
         two_way_loss(torch.zeros(2, 3), torch.zeros(2, 3), T_pos=0, T_neg=1)
-    with pytest.raises(ValueError, match='1 .positive., 0 .negative. or -1'):
+    with pytest.raises(ValueError, match=r'targets must be in \(-1, 0, 1\) \(1 positive, 0 negative, -1 ignored\), got 2'):
         two_way_loss(torch.zeros(2, 3), torch.full((2, 3), 2))

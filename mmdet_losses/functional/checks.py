@@ -1,0 +1,31 @@
+"""Argument checks every loss of the package applies the same way: a bad argument is a ValueError
+that names the function, the argument and the offending value, never a crash deep inside, a hang
+or a silent NaN."""
+import torch
+
+__all__ = ['check_finite', 'check_floating', 'check_values_in']
+
+
+def check_floating(fn: str, name: str, tensor: torch.Tensor) -> None:
+    if not (isinstance(tensor, torch.Tensor) and tensor.is_floating_point()):
+        got = tensor.dtype if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+        raise ValueError(f'{fn}: {name} must be a floating-point tensor, got {got}')
+
+
+def check_finite(fn: str, name: str, tensor: torch.Tensor) -> None:
+    """Raises for the first NaN or infinite value of ``tensor`` (detached; one reduction when all
+    values are finite)."""
+    values = tensor.detach()
+    if values.numel() and not torch.isfinite(values).all():
+        index = int((~torch.isfinite(values)).reshape(-1).nonzero()[0])
+        raise ValueError(f'{fn}: {name} must be finite, got {values.reshape(-1)[index].item()} at '
+                         f'flat index {index}')
+
+
+def check_values_in(fn: str, name: str, tensor: torch.Tensor, allowed: tuple, meaning: str = '') -> None:
+    """Raises for the first value of ``tensor`` outside ``allowed``."""
+    bad = ~torch.isin(tensor, torch.tensor(allowed, dtype=tensor.dtype, device=tensor.device))
+    if bad.any():
+        index = int(bad.reshape(-1).nonzero()[0])
+        raise ValueError(f'{fn}: {name} must be in {allowed}{meaning}, got {tensor.reshape(-1)[index].item()} '
+                         f'at flat index {index}')
