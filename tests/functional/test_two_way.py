@@ -1,4 +1,4 @@
-"""Two-way multi-label loss: SPEC section 4's definition, seed eqs. (iii) and (v), empty sets."""
+"""Two-way multi-label loss: the definition of Kobayashi (CVPR 2023), its eqs. (iii) and (v), empty sets."""
 import math
 
 import pytest

@@ -1,10 +1,11 @@
-from typing import Tuple
+from typing import List, Tuple
 
 from mmdet.models.dense_heads import SSDHead
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType
 from torch import Tensor
 
+from .checks import check_predictions
 from .positive_box_loss import positive_box_loss
 
 
@@ -35,6 +36,10 @@ class ConfigurableSSDHead(SSDHead):
         super().__init__(*args, **kwargs)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_bbox = MODELS.build(loss_bbox)
+
+    def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor], *args, **kwargs) -> dict:
+        check_predictions(self, cls_scores, bbox_preds)
+        return super().loss_by_feat(cls_scores, bbox_preds, *args, **kwargs)
 
     def anchor_losses(self, cls_score: Tensor, bbox_pred: Tensor, anchor: Tensor, labels: Tensor,
                       label_weights: Tensor, bbox_targets: Tensor,

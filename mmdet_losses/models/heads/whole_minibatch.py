@@ -5,6 +5,8 @@ from mmdet.structures.bbox import cat_boxes, get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
 from torch import Tensor
 
+from .checks import check_predictions
+
 
 class WholeMinibatchLossMixin:
     """For an mmdet anchor head: ``loss_by_feat`` that calls ``loss_cls`` and ``loss_bbox`` once,
@@ -24,6 +26,7 @@ class WholeMinibatchLossMixin:
     def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
                      batch_gt_instances: InstanceList, batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None) -> dict:
+        check_predictions(self, cls_scores, bbox_preds)
         featmap_sizes = [score.size()[-2:] for score in cls_scores]
         anchor_list, valid_flag_list = self.get_anchors(
             featmap_sizes, batch_img_metas, device=cls_scores[0].device)

@@ -1,10 +1,10 @@
 import torch
-from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from torch import nn
 
 from ...functional import anchor_loss
 from ...functional.anchor_loss import MODES
+from .contract import check_classification_call, check_reduction, reduce_loss
 from .whole_ranking import ranking_targets
 
 
@@ -34,8 +34,7 @@ class AnchorLoss(nn.Module):
             raise ValueError(f'AnchorLoss: use_sigmoid must be True, got {use_sigmoid!r}')
         if mode not in MODES:
             raise ValueError(f'AnchorLoss: mode must be one of {MODES}, got {mode!r}')
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"AnchorLoss: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+        check_reduction('AnchorLoss', reduction, None)
         self.use_sigmoid = use_sigmoid
         self.gamma, self.slack, self.mode = gamma, slack, mode
         self.reduction = reduction
@@ -45,13 +44,12 @@ class AnchorLoss(nn.Module):
                 avg_factor=None, reduction_override: str = None) -> torch.Tensor:
         """cls_score: (n, C) logits; labels: (n,) in [0, C], C is background; weight: (n,) or
         (n, C)."""
-        num_classes = cls_score.size(-1)
-        if ((labels < 0) | (labels > num_classes)).any():
-            raise ValueError(f'AnchorLoss: labels must be in [0, {num_classes}] ({num_classes} is background)')
+        reduction = reduction_override or self.reduction
+        check_reduction('AnchorLoss', reduction, avg_factor)
+        check_classification_call('AnchorLoss', cls_score, labels, weight, 'weight')
         # One-hot rows, all zero for background (no label weights: they weight the loss below).
         targets = ranking_targets(cls_score, labels)
         loss = anchor_loss(cls_score, targets, self.gamma, self.slack, self.mode)
         if weight is not None and weight.dim() == 1:
             weight = weight[:, None]
-        reduction = reduction_override or self.reduction
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+        return self.loss_weight * reduce_loss(loss, weight, reduction, avg_factor)

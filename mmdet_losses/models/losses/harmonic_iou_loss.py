@@ -1,9 +1,9 @@
 import torch
-from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from torch import nn
 
 from ...functional import hiou_loss
+from .contract import check_reduction, reduce_loss
 
 
 @MODELS.register_module()
@@ -27,8 +27,7 @@ class HarmonicIoULoss(nn.Module):
         super().__init__()
         if not 0 < gamma <= 1:
             raise ValueError(f'HarmonicIoULoss: gamma must be in (0, 1], got {gamma}')
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"HarmonicIoULoss: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+        check_reduction('HarmonicIoULoss', reduction, None)
         self.gamma = gamma
         self.eps = eps
         self.reduction = reduction
@@ -39,7 +38,15 @@ class HarmonicIoULoss(nn.Module):
         """pred, target: (n, 4) boxes; weight: (n,) or (n, 4), the latter averaged per box as
         mmdet's IoU losses do."""
         reduction = reduction_override or self.reduction
-        if weight is not None and weight.dim() == 2:
-            weight = weight.mean(-1)
+        check_reduction('HarmonicIoULoss', reduction, avg_factor)
+        if pred.dim() != 2 or pred.shape[-1:] != (4,):
+            raise ValueError(f'HarmonicIoULoss: pred must have shape (n, 4), got {tuple(pred.shape)}')
+        n = pred.size(0)
+        if weight is not None:
+            if weight.shape not in ((n,), (n, 4)):
+                raise ValueError(f'HarmonicIoULoss: weight must have shape ({n},) or ({n}, 4), got '
+                                 f'{tuple(weight.shape)}')
+            if weight.dim() == 2:
+                weight = weight.mean(-1)
         loss = hiou_loss(pred, target, self.gamma, self.eps)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+        return self.loss_weight * reduce_loss(loss, weight, reduction, avg_factor)

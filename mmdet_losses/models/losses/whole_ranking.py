@@ -2,6 +2,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .contract import check_classification_call, check_reduction
+
 
 def distributed_group():
     """The default process group when this process is one of several, else None."""
@@ -34,7 +36,8 @@ class WholeRankingLoss(nn.Module):
             labels (Tensor): (n,) class indices in [0, C]; C is background.
             label_weights (Tensor, optional): (n,) or (n, C); entries with weight 0 are ignored.
                 There are no per-entry weights: any non-zero weight counts the entry fully.
-            avg_factor: Accepted for mmdet's loss call and not used: the loss normalises itself.
+            avg_factor: Accepted for mmdet's loss call and not used: the loss normalises itself
+                (refused with reduction 'sum', as mmdet does).
             reduction_override (str, optional): None, 'mean' or 'sum' (the same single value);
                 'none' is refused, as the loss has no per-entry value.
         """
@@ -42,9 +45,8 @@ class WholeRankingLoss(nn.Module):
         if reduction_override == 'none':
             raise ValueError(f"{name}: reduction_override='none' is not defined for a ranking loss "
                              '(it has one value for the whole ranking)')
-        if reduction_override not in (None, 'mean', 'sum'):
-            raise ValueError(f"{name}: reduction_override must be None, 'mean' or 'sum', got "
-                             f'{reduction_override!r}')
+        check_reduction(name, reduction_override or 'mean', avg_factor)
+        check_classification_call(name, cls_score, labels, label_weights)
         return self.loss_weight * self.loss(cls_score, ranking_targets(cls_score, labels, label_weights))
 
     def loss(self, cls_score: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -54,21 +56,14 @@ class WholeRankingLoss(nn.Module):
 def ranking_targets(cls_score: torch.Tensor, labels: torch.Tensor,
                     label_weights: torch.Tensor = None) -> torch.Tensor:
     """AP-Loss targets (n, C) of int8 from mmdet's labels: 1 at a positive anchor's class, 0 at its
-    other classes and everywhere for background (label C), -1 where the label weight is 0."""
-    if cls_score.dim() != 2:
-        raise ValueError(f'cls_score must have shape (n, C), got {tuple(cls_score.shape)}')
+    other classes and everywhere for background (label C), -1 where the label weight is 0.
+    The arguments are those of a loss call that ``check_classification_call`` accepted."""
     n, num_classes = cls_score.shape
-    if labels.shape != (n,):
-        raise ValueError(f'labels must have shape ({n},) to match cls_score {tuple(cls_score.shape)}, '
-                         f'got {tuple(labels.shape)}')
     targets = torch.zeros((n, num_classes), dtype=torch.int8, device=cls_score.device)
-    foreground = (labels >= 0) & (labels < num_classes)
+    foreground = labels < num_classes
     targets[foreground, labels[foreground]] = 1
     if label_weights is not None:
-        if label_weights.shape == (n,):
+        if label_weights.dim() == 1:
             label_weights = label_weights[:, None]
-        elif label_weights.shape != (n, num_classes):
-            raise ValueError(f'label_weights must have shape ({n},) or ({n}, {num_classes}), got '
-                             f'{tuple(label_weights.shape)}')
         targets.masked_fill_(label_weights == 0, -1)
     return targets

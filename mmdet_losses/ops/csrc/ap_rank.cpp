@@ -183,10 +183,11 @@ void raise_nonfinite_score(int64_t flat_index, double value) {
 
 TORCH_LIBRARY(mmdet_losses, m) {
   // Returns (loss, grad): the AP-Loss value and its error-driven gradient with respect to scores
-  // (SPEC section 1); autograd (mmdet_losses/ops/ap_rank.py) returns grad * grad_output.
+  // (Chen et al., CVPR 2019, Algorithm 1); autograd (mmdet_losses/ops/ap_rank.py) returns
+  // grad * grad_output.
   m.def("ap_rank(Tensor scores, Tensor targets, float delta, bool interpolated) -> (Tensor, Tensor)");
-  // The op's two passes over the negatives (SPEC section 1b), for rankings whose positives come
-  // from elsewhere (other processes, other losses). sorted_positives: float64, ascending.
+  // The op's two passes over the negatives, for rankings whose positives come from elsewhere
+  // (other processes, other losses). sorted_positives: float64, ascending.
   // Pass 1: fp[i] = sum over the negatives j of H(s_j - p[i]), float64, one per positive.
   m.def("false_positive_sums(Tensor scores, Tensor targets, Tensor sorted_positives, float delta) "
         "-> Tensor");
