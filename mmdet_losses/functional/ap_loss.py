@@ -28,6 +28,7 @@ import math
 import torch
 
 from .. import ops
+from .checks import check_floating
 from .group_ranking import GroupPositives
 
 __all__ = ['ap_loss', 'ap_loss_reference']
@@ -137,6 +138,7 @@ def _integer_targets(targets: torch.Tensor) -> torch.Tensor:
 
 
 def _check_arguments(scores, targets, delta):
+    check_floating('ap_loss', 'scores', scores)
     if scores.shape != targets.shape:
         raise ValueError('ap_loss: scores and targets must have the same shape, got scores '
                          f'{tuple(scores.shape)} and targets {tuple(targets.shape)}')
