@@ -1,5 +1,6 @@
 """What tools/train.py and tools/test.py share: loading a config the way mmdet's tools do, and
 what mmengine 0.10.7 needs to run under torch >= 2.6. Imports mmengine only when called."""
+import datetime
 import importlib
 import os.path as osp
 
@@ -33,6 +34,37 @@ def load_config(path, launcher='none', cfg_options=None, work_dir=None):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
     return cfg
+
+
+def use_gloo_without_gpu(cfg) -> None:
+    """Lets ``--launcher pytorch`` (tools/dist_train.sh, tools/dist_test.sh) run on a machine
+    without a GPU: several CPU processes, one minibatch split between them.
+
+    mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device`` (which fails there with
+    "Found no NVIDIA driver") and wraps the model for one GPU per process. Without CUDA this
+    starts the process group itself with gloo, which mmengine then keeps, and wraps the model in
+    ``MMDistributedDataParallel`` without device ids, as DDP needs for a CPU model. With a GPU it
+    changes nothing.
+    """
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    if cfg.launcher != 'pytorch':
+        raise ValueError(f'--launcher {cfg.launcher} needs a GPU per process; on a machine without '
+                         'one use --launcher pytorch (tools/dist_train.sh, tools/dist_test.sh)')
+    import torch.distributed as dist
+
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}), backend='gloo')
+    cfg.setdefault('env_cfg', {})['dist_cfg'] = dist_cfg
+    if not dist.is_initialized():
+        init_args = {key: value for key, value in dist_cfg.items() if key == 'timeout'}
+        if 'timeout' in init_args:
+            init_args['timeout'] = datetime.timedelta(seconds=init_args['timeout'])
+        dist.init_process_group(backend='gloo', **init_args)
+    wrapper = dict(cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False)))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
 
 
 def allow_mmengine_checkpoints() -> None:

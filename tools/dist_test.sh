@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Evaluates CHECKPOINT on GPUS GPUs of this machine (or NNODES machines) with torchrun.
+# Evaluates CHECKPOINT on GPUS GPUs of this machine (or NNODES machines) with torchrun; on a
+# machine without a GPU, GPUS is the number of CPU processes (gloo). PYTHON picks the interpreter.
 #   tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
 set -euo pipefail
 if [ $# -lt 3 ]; then
@@ -11,6 +12,6 @@ checkpoint=$2
 gpus=$3
 shift 3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-exec torchrun --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --nproc_per_node="$gpus" \
+exec "${PYTHON:-python}" -m torch.distributed.run --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --nproc_per_node="$gpus" \
     --master_addr="${MASTER_ADDR:-127.0.0.1}" --master_port="${PORT:-29500}" \
     "$here/test.py" "$config" "$checkpoint" --launcher pytorch "$@"
