@@ -22,7 +22,7 @@ import torch.distributed as dist
 
 from ..ops import false_positive_sums
 
-__all__ = ['GroupPositives', 'check_group', 'communicated_bytes']
+__all__ = ['GroupPositives', 'check_group', 'communicated_bytes', 'raise_together']
 
 
 def check_group(name: str, group) -> Tuple[int, int]:
@@ -36,6 +36,23 @@ def check_group(name: str, group) -> Tuple[int, int]:
     except (RuntimeError, ValueError) as error:
         raise ValueError(f'{name}: group={group!r} is not a process group this process belongs to: '
                          f'{error}') from error
+
+
+def raise_together(name: str, error: Optional[ValueError], group, device) -> None:
+    """One all-reduce of an error flag: every process of ``group`` raises when any got invalid
+    input (that one with its own error), so that none is left waiting in a later collective."""
+    flag = torch.tensor([error is not None], dtype=torch.int64, device=device)
+    dist.all_reduce(flag, group=group)
+    _raise(name, error, int(flag.item()))
+
+
+def _raise(name: str, error: Optional[ValueError], processes_with_errors: int) -> None:
+    if error is not None:
+        raise error
+    if processes_with_errors > 0:
+        raise ValueError(f'{name}: {processes_with_errors} other process(es) of the group got invalid '
+                         'input (their own errors name it); this process stops too, so that none '
+                         'waits in a collective')
 
 
 def communicated_bytes(positive_counts) -> int:
@@ -76,7 +93,7 @@ class GroupPositives:
         headers = [torch.empty_like(header) for _ in range(self.world_size)]
         dist.all_gather(headers, header, group=group)
         headers = torch.stack(headers).cpu()
-        self._raise_together(error, int(headers[:, 1].sum()))
+        _raise(name, error, int(headers[:, 1].sum()))
         counts = headers[:, 0].tolist()
         self.positive_counts = counts
 
@@ -100,7 +117,7 @@ class GroupPositives:
             error = ValueError(re.sub(r'^\w+: ', f'{name}: ', str(caught)))
         summed = torch.cat([local_sums, local_sums.new_tensor([error is not None])])
         dist.all_reduce(summed, group=group)
-        self._raise_together(error, int(summed[-1].item()))
+        _raise(name, error, int(summed[-1].item()))
         self.false_positives = summed[:-1]
 
     def _nonfinite_positive(self, local: torch.Tensor, flat_scores: torch.Tensor) -> Optional[ValueError]:
@@ -110,11 +127,3 @@ class GroupPositives:
         index = int(self.local_index[bad.nonzero()[0, 0]])
         return ValueError(f'{self.name}: scores must be finite, got {flat_scores[index].item()} at flat '
                           f'index {index}')
-
-    def _raise_together(self, error: Optional[ValueError], processes_with_errors: int) -> None:
-        if error is not None:
-            raise error
-        if processes_with_errors > 0:
-            raise ValueError(f'{self.name}: {processes_with_errors} other process(es) of the group got '
-                             'invalid input (their own errors name it); this process stops too, so '
-                             'that none waits in a collective')

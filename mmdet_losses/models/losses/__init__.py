@@ -3,7 +3,7 @@ from .ap_loss import APLoss
 from .harmonic_iou_loss import HarmonicIoULoss
 from .two_way_loss import TwoWayLoss
 from .uniloss import UniLoss
-from .whole_ranking import WholeRankingLoss, distributed_group, ranking_targets
+from .whole_ranking import WholeRankingLoss, ranking_targets
 
 __all__ = ['AnchorLoss', 'APLoss', 'HarmonicIoULoss', 'TwoWayLoss', 'UniLoss', 'WholeRankingLoss',
-           'distributed_group', 'ranking_targets']
+           'ranking_targets']

@@ -2,7 +2,7 @@ import torch
 from mmdet.registry import MODELS
 
 from ...functional import ap_loss
-from .whole_ranking import WholeRankingLoss, distributed_group
+from .whole_ranking import WholeRankingLoss
 
 
 @MODELS.register_module()
@@ -43,15 +43,11 @@ class APLoss(WholeRankingLoss):
 
     def __init__(self, use_sigmoid: bool = True, delta: float = 1.0, interpolated: bool = True,
                  loss_weight: float = 1.0, ranking: str = 'global'):
-        super().__init__(use_sigmoid, loss_weight)
+        super().__init__(use_sigmoid, loss_weight, ranking)
         if not delta > 0:
             raise ValueError(f'APLoss: delta must be > 0, got {delta!r}')
-        if ranking not in ('global', 'local'):
-            raise ValueError(f"APLoss: ranking must be 'global' or 'local', got {ranking!r}")
         self.delta = float(delta)
         self.interpolated = bool(interpolated)
-        self.ranking = ranking
 
     def loss(self, cls_score: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        group = distributed_group() if self.ranking == 'global' else None
-        return ap_loss(cls_score, targets, self.delta, self.interpolated, group=group)
+        return ap_loss(cls_score, targets, self.delta, self.interpolated, group=self.group())

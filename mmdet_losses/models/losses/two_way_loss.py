@@ -20,19 +20,25 @@ class TwoWayLoss(WholeRankingLoss):
         bbox_head=dict(type='APLossRetinaHead',
                        loss_cls=dict(type='TwoWayLoss', use_sigmoid=True, T_pos=4.0, T_neg=1.0))
 
+    Under distributed training, ``ranking='global'`` (the default) computes the loss over the
+    anchors of every process exactly as one process would over the whole minibatch (the class-wise
+    term spans the processes; see :func:`mmdet_losses.functional.two_way_loss`), and
+    ``ranking='local'`` over each process's anchors apart.
+
     Args:
         use_sigmoid (bool): Must be True (per-class logits, no background channel).
         T_pos (float): Temperature of the positives' soft minimum. Default 4.0.
         T_neg (float): Temperature of the negatives' soft maximum. Default 1.0.
         loss_weight (float): Multiplies the loss. Default 1.0.
+        ranking (str): ``'global'`` or ``'local'``, as for ``APLoss``. Default ``'global'``.
     """
 
     def __init__(self, use_sigmoid: bool = True, T_pos: float = 4.0, T_neg: float = 1.0,
-                 loss_weight: float = 1.0):
-        super().__init__(use_sigmoid, loss_weight)
+                 loss_weight: float = 1.0, ranking: str = 'global'):
+        super().__init__(use_sigmoid, loss_weight, ranking)
         if not (T_pos > 0 and T_neg > 0):
             raise ValueError(f'TwoWayLoss: T_pos and T_neg must be > 0, got {T_pos!r} and {T_neg!r}')
         self.T_pos, self.T_neg = float(T_pos), float(T_neg)
 
     def loss(self, cls_score: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return two_way_loss(cls_score, targets, self.T_pos, self.T_neg)
+        return two_way_loss(cls_score, targets, self.T_pos, self.T_neg, group=self.group())

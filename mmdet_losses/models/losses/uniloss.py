@@ -18,7 +18,10 @@ class UniLoss(WholeRankingLoss):
                        loss_cls=dict(type='UniLoss', use_sigmoid=True, num_anchors=16))
 
     Anchors and samples are drawn from torch's global random generator (seeded by mmengine's
-    ``randomness`` setting).
+    ``randomness`` setting). Under distributed training each process samples and interpolates its
+    own anchors' entries (there is no ``ranking='global'``: a random sample drawn on one process
+    has no exact multi-process equivalent); DistributedDataParallel then averages the processes'
+    gradients.
 
     Args:
         use_sigmoid (bool): Must be True (per-class logits, no background channel).

@@ -5,11 +5,6 @@ from torch import nn
 from .contract import check_classification_call, check_reduction
 
 
-def distributed_group():
-    """The default process group when this process is one of several, else None."""
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        return dist.group.WORLD
-    return None
 
 
 class WholeRankingLoss(nn.Module):
@@ -19,13 +14,24 @@ class WholeRankingLoss(nn.Module):
     targets)``.
     """
 
-    def __init__(self, use_sigmoid: bool = True, loss_weight: float = 1.0):
+    def __init__(self, use_sigmoid: bool = True, loss_weight: float = 1.0, ranking: str = 'local'):
         super().__init__()
         if not use_sigmoid:
             raise ValueError(f'{type(self).__name__}: use_sigmoid must be True (one score per class, '
                              f'no background channel), got {use_sigmoid!r}')
+        if ranking not in ('global', 'local'):
+            raise ValueError(f"{type(self).__name__}: ranking must be 'global' or 'local', got {ranking!r}")
         self.use_sigmoid = use_sigmoid
         self.loss_weight = loss_weight
+        self.ranking = ranking
+
+    def group(self):
+        """The process group to rank across: the default group when ``ranking='global'`` and this
+        process is one of several, else None (this process's entries alone)."""
+        if (self.ranking == 'global' and dist.is_available() and dist.is_initialized()
+                and dist.get_world_size() > 1):
+            return dist.group.WORLD
+        return None
 
     def forward(self, cls_score: torch.Tensor, labels: torch.Tensor,
                 label_weights: torch.Tensor = None, avg_factor=None,

@@ -1,24 +1,30 @@
-"""ap_loss over a process group: W spawned gloo processes against one process on the
-concatenation of their entries (AP-Loss paper: one ranking of the whole minibatch)."""
+"""The losses that take a process group (ap_loss, two_way_loss): W spawned gloo processes against
+one process on the concatenation of their entries (AP-Loss paper: one ranking of the whole
+minibatch)."""
 import re
 
 import pytest
 import torch
 
 ERROR_CASES = {
-    'nan_score_on_last': 'scores must be finite, got nan',
-    'bad_target_on_first': r'targets must be 1 \(positive\), 0 \(negative\) or -1 \(ignored\), got 2 at flat index 3',
-    'inf_positive_on_last': 'scores must be finite, got inf',
+    ('ap_loss', 'nan_score_on_last'): 'scores must be finite, got nan at flat index 5',
+    ('ap_loss', 'bad_target_on_first'):
+        r'targets must be 1 \(positive\), 0 \(negative\) or -1 \(ignored\), got 2 at flat index 3',
+    ('ap_loss', 'inf_positive_on_last'): 'scores must be finite, got inf',
+    ('two_way_loss', 'nan_score_on_last'): 'logits must be finite, got nan at flat index 5',
+    ('two_way_loss', 'bad_target_on_first'): r'targets must be in \(-1, 0, 1\).*got 2 at flat index 3',
+    ('two_way_loss', 'inf_positive_on_last'): 'logits must be finite, got inf',
 }
 
 
 @pytest.mark.parametrize('processes', [2, 3])
 def test_group_ranking_equals_one_process_on_the_concatenation(torchrun, here, processes):
-    results = torchrun(here / 'ap_loss_worker.py', processes)
+    results = torchrun(here / 'group_losses_worker.py', processes)
     for name, single in results[0].items():
         if name in ERROR_CASES:
             check_raised_everywhere(results, name, processes)
             continue
+        loss_name, case = name
         assert 'error' not in single, (name, single.get('error'))
         pieces = []
         for rank, result in enumerate(results):
@@ -32,7 +38,7 @@ def test_group_ranking_equals_one_process_on_the_concatenation(torchrun, here, p
         expected = processes * single['single_grad']
         torch.testing.assert_close(joined, expected, rtol=1e-12,
                                    atol=1e-12 * max(expected.abs().max().item(), 1e-300), msg=name)
-        if name == 'no_positive_anywhere':
+        if case == 'no_positive_anywhere':
             assert single['single_loss'].item() == 0 and torch.count_nonzero(joined) == 0
         else:
             assert single['single_loss'].item() > 0 and torch.count_nonzero(joined) > 0
@@ -41,16 +47,18 @@ def test_group_ranking_equals_one_process_on_the_concatenation(torchrun, here, p
 def check_raised_everywhere(results, name, processes):
     """Invalid input on one process raises there with its own message and on every other process
     with a pointer to it; no process is left waiting."""
-    owner = 0 if name == 'bad_target_on_first' else processes - 1
+    loss_name, case = name
+    owner = 0 if case == 'bad_target_on_first' else processes - 1
     for rank, result in enumerate(results):
         assert 'error' in result[name], (name, rank)
         if rank == owner:
-            assert re.search(f'^ap_loss: {ERROR_CASES[name]}', result[name]['error']), result[name]['error']
+            assert re.search(f'^{loss_name}: {ERROR_CASES[name]}', result[name]['error']), result[name]['error']
         else:
             assert 'other process(es) of the group got invalid input' in result[name]['error']
 
 
 def test_group_needs_an_initialised_process_group():
-    from mmdet_losses.functional import ap_loss
-    with pytest.raises(ValueError, match='group=.* needs torch.distributed to be initialised'):
-        ap_loss(torch.zeros(3), torch.tensor([1, 0, 0]), group=object())
+    from mmdet_losses.functional import ap_loss, two_way_loss
+    for fn in (ap_loss, two_way_loss):
+        with pytest.raises(ValueError, match='group=.* needs torch.distributed to be initialised'):
+            fn(torch.zeros(1, 3), torch.tensor([[1, 0, 0]]), group=object())
