@@ -42,7 +42,7 @@ class WholeMinibatchLossMixin:
         labels = torch.cat([labels.reshape(-1) for labels in labels_list])
         label_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
         loss_cls = self.loss_cls(cls_score, labels, label_weights, avg_factor=avg_factor)
-        avg_factor = reduce_mean(cls_score.new_tensor(float(avg_factor))).item()
+        avg_factor = reduce_mean(torch.tensor(float(avg_factor), device=cls_score.device)).item()
 
         bbox_pred = torch.cat([self._flatten(pred, self.bbox_coder.encode_size) for pred in bbox_preds])
         target_dim = bbox_targets_list[0].size(-1)
