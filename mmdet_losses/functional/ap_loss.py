@@ -28,8 +28,8 @@ import math
 import torch
 
 from .. import ops
-from .checks import check_floating
-from .group_ranking import GroupPositives
+from .checks import check_floating, integer_targets
+from .group_ranking import RankingPositives
 
 __all__ = ['ap_loss', 'ap_loss_reference']
 
@@ -58,7 +58,7 @@ def ap_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,
         >>> round(loss.item(), 4), scores.grad.sum().item() == 0.0
         (0.0556, True)
     """
-    targets = _integer_targets(targets)
+    targets = integer_targets('ap_loss', targets)
     if group is None:
         loss, _ = torch.ops.mmdet_losses.ap_rank(scores, targets, float(delta), bool(interpolated))
         return loss
@@ -76,7 +76,7 @@ class _GroupAPLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, scores, targets, delta, interpolated, group):
-        positives = GroupPositives('ap_loss', scores, targets, delta, group)
+        positives = RankingPositives('ap_loss', scores, targets, delta, group)
         p = positives.sorted_scores
         m = p.numel()
         grad = torch.zeros_like(scores)
@@ -124,17 +124,6 @@ def ap_loss_reference(scores: torch.Tensor, targets: torch.Tensor, delta: float 
     float64 scores)."""
     _check_arguments(scores, targets, delta)
     return _APLossReference.apply(scores, targets, float(delta), bool(interpolated))
-
-
-def _integer_targets(targets: torch.Tensor) -> torch.Tensor:
-    if not targets.is_floating_point() and targets.dtype != torch.bool:
-        return targets
-    as_int = targets.to(torch.int8)
-    if targets.is_floating_point() and not torch.equal(as_int.to(targets.dtype), targets):
-        raise ValueError('ap_loss: targets must hold only 1 (positive), 0 (negative) or -1 '
-                         f'(ignored); got non-integer or out-of-range values in a {targets.dtype} '
-                         'tensor')
-    return as_int
 
 
 def _check_arguments(scores, targets, delta):

@@ -3,7 +3,7 @@ that names the function, the argument and the offending value, never a crash dee
 or a silent NaN."""
 import torch
 
-__all__ = ['check_finite', 'check_floating', 'check_values_in']
+__all__ = ['check_finite', 'check_floating', 'check_values_in', 'integer_targets']
 
 
 def check_floating(fn: str, name: str, tensor: torch.Tensor) -> None:
@@ -29,3 +29,15 @@ def check_values_in(fn: str, name: str, tensor: torch.Tensor, allowed: tuple, me
         index = int(bad.reshape(-1).nonzero()[0])
         raise ValueError(f'{fn}: {name} must be in {allowed}{meaning}, got {tensor.reshape(-1)[index].item()} '
                          f'at flat index {index}')
+
+
+def integer_targets(fn: str, targets: torch.Tensor) -> torch.Tensor:
+    """Ranking targets as the ops take them: integer tensors pass through; bool and floating
+    tensors holding only -1, 0 and 1 become int8."""
+    if not targets.is_floating_point() and targets.dtype != torch.bool:
+        return targets
+    as_int = targets.to(torch.int8)
+    if targets.is_floating_point() and not torch.equal(as_int.to(targets.dtype), targets):
+        raise ValueError(f'{fn}: targets must hold only 1 (positive), 0 (negative) or -1 (ignored); got '
+                         f'non-integer or out-of-range values in a {targets.dtype} tensor')
+    return as_int

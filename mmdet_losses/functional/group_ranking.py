@@ -10,7 +10,8 @@ Both passes over the negatives depend on the positives only through their sorted
 3. the per-positive step is then identical on every process, and pass 2 runs locally.
 
 Communication per call is O(m): W x 2 int64 counts, W x max_r(m_r) float64 gathered scores and
-m + 1 float64 summed, whatever the number of negatives. Invalid input on one process (a target
+m + 2 float64 summed (the first pass's sums, the negative count and an error flag), whatever the
+number of negatives. Invalid input on one process (a target
 outside {-1, 0, 1}, a non-finite score) travels as a flag with these collectives, so every process
 raises together instead of leaving the others waiting in a collective.
 """
@@ -22,7 +23,7 @@ import torch.distributed as dist
 
 from ..ops import false_positive_sums
 
-__all__ = ['GroupPositives', 'check_group', 'communicated_bytes', 'raise_together']
+__all__ = ['RankingPositives', 'check_group', 'communicated_bytes', 'raise_together']
 
 
 def check_group(name: str, group) -> Tuple[int, int]:
@@ -59,26 +60,28 @@ def communicated_bytes(positive_counts) -> int:
     """Bytes one process puts into the collectives of one ranking over a group whose processes
     hold ``positive_counts`` positives: its counts, its padded positive scores and the summed
     false-positive sums (the three collectives of this module)."""
-    return 2 * 8 + 8 * max(positive_counts) + 8 * (sum(positive_counts) + 1)
+    return 2 * 8 + 8 * max(positive_counts) + 8 * (sum(positive_counts) + 2)
 
 
-class GroupPositives:
-    """The positives of a ranking over every process of ``group``, with their false-positive sums.
+class RankingPositives:
+    """The positives of one ranking, with their false-positive sums: this process's entries
+    (``group=None``) or those of every process of ``group``.
 
     After construction every process of the group holds the same ``sorted_scores`` (m,) and
-    ``false_positives`` (m,) (float64, on the scores' device), and ``local_positions``: where each
-    of its own positives (ascending flat index) stands among the m sorted ones.
+    ``false_positives`` (m,) (float64, on the scores' device) and ``negative_count`` (the number of
+    negatives of the whole ranking), and ``local_positions``: where each of its own positives
+    (``local_index``, ascending flat index) stands among the m sorted ones.
 
     Args:
         name (str): The calling loss, for error messages.
         scores (Tensor): This process's logits (detached inside), any shape.
         targets (Tensor): Integer targets of the same shape, 1 / 0 / -1.
         delta (float): The step function's half-width.
-        group: A process group, e.g. ``torch.distributed.group.WORLD``.
+        group: None, or a process group, e.g. ``torch.distributed.group.WORLD``.
     """
 
-    def __init__(self, name: str, scores: torch.Tensor, targets: torch.Tensor, delta: float, group):
-        self.rank, self.world_size = check_group(name, group)
+    def __init__(self, name: str, scores: torch.Tensor, targets: torch.Tensor, delta: float, group=None):
+        self.rank, self.world_size = check_group(name, group) if group is not None else (0, 1)
         self.name = name
         flat_scores = scores.detach().reshape(-1)
         flat_targets = targets.reshape(-1)
@@ -87,21 +90,12 @@ class GroupPositives:
         self.local_index = torch.nonzero(flat_targets == 1).squeeze(1)
         local = flat_scores[self.local_index].to(torch.float64)
         error = self._nonfinite_positive(local, flat_scores)
-        if error is not None:
-            local = torch.zeros_like(local)  # keeps the others' passes valid while all raise
-        header = torch.tensor([local.numel(), error is not None], dtype=torch.int64, device=device)
-        headers = [torch.empty_like(header) for _ in range(self.world_size)]
-        dist.all_gather(headers, header, group=group)
-        headers = torch.stack(headers).cpu()
-        _raise(name, error, int(headers[:, 1].sum()))
-        counts = headers[:, 0].tolist()
+        if group is None:
+            _raise(name, error, 0)
+            counts, concatenated = [local.numel()], local
+        else:
+            counts, concatenated = self._gather(local, error, group)
         self.positive_counts = counts
-
-        padded = torch.zeros(max(counts), dtype=torch.float64, device=device)
-        padded[:local.numel()] = local
-        gathered = [torch.empty_like(padded) for _ in range(self.world_size)]
-        dist.all_gather(gathered, padded, group=group)
-        concatenated = torch.cat([part[:count] for part, count in zip(gathered, counts)])
         self.sorted_scores, order = torch.sort(concatenated, stable=True)
         position = torch.empty_like(order)
         position[order] = torch.arange(order.numel(), device=device)
@@ -115,10 +109,29 @@ class GroupPositives:
             local_sums = torch.zeros_like(self.sorted_scores)
             # The kernel names itself; the user called `name`.
             error = ValueError(re.sub(r'^\w+: ', f'{name}: ', str(caught)))
-        summed = torch.cat([local_sums, local_sums.new_tensor([error is not None])])
-        dist.all_reduce(summed, group=group)
+        negatives = (flat_targets == 0).sum().to(torch.float64)
+        summed = torch.cat([local_sums, torch.stack([negatives, local_sums.new_tensor(error is not None)])])
+        if group is not None:
+            dist.all_reduce(summed, group=group)
         _raise(name, error, int(summed[-1].item()))
-        self.false_positives = summed[:-1]
+        self.false_positives = summed[:-2]
+        self.negative_count = int(summed[-2].item())
+
+    def _gather(self, local: torch.Tensor, error: Optional[ValueError], group):
+        """Every process's positive count and scores, in process order (two all-gathers)."""
+        if error is not None:
+            local = torch.zeros_like(local)  # keeps the others' passes valid while all raise
+        header = torch.tensor([local.numel(), error is not None], dtype=torch.int64, device=local.device)
+        headers = [torch.empty_like(header) for _ in range(self.world_size)]
+        dist.all_gather(headers, header, group=group)
+        headers = torch.stack(headers).cpu()
+        _raise(self.name, error, int(headers[:, 1].sum()))
+        counts = headers[:, 0].tolist()
+        padded = torch.zeros(max(counts), dtype=torch.float64, device=local.device)
+        padded[:local.numel()] = local
+        gathered = [torch.empty_like(padded) for _ in range(self.world_size)]
+        dist.all_gather(gathered, padded, group=group)
+        return counts, torch.cat([part[:count] for part, count in zip(gathered, counts)])
 
     def _nonfinite_positive(self, local: torch.Tensor, flat_scores: torch.Tensor) -> Optional[ValueError]:
         bad = ~torch.isfinite(local)
