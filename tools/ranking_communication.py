@@ -5,8 +5,8 @@ For each step, W x B images of the training set (B: the config's ``batch_size``,
 go through the train pipeline, the data preprocessor and the model's backbone and neck (for the
 feature map sizes); the head's own ``get_targets`` then gives each image's positive anchors, which
 are the ranking's positive entries. A process sends 2 int64 counts, its positives' scores padded to
-the largest count (float64), the |P| + 2 summed float64 values (the first pass, the negative count, an error flag), and one float64
-for the box loss's normaliser.
+the largest count (float64), |P| + 2 summed float64 values (the first pass, the negative count, an
+error flag), and one float64 for the box loss's normaliser.
 
     python tools/ranking_communication.py configs/demo/retinanet_r18_aploss_demo.py --processes 2 \\
         --cfg-options train_dataloader.batch_size=4
