@@ -1,9 +1,10 @@
 """Pure-PyTorch loss functions, one module per loss family; no mmdet import."""
 from .anchor_loss import anchor_loss
 from .ap_loss import ap_loss, ap_loss_reference
+from .auc_loss import auc_loss
 from .harmonic import aligned_iou, harmonic_loss, harmonic_terms, hiou_loss
 from .two_way import two_way_loss
 from .uniloss import uniloss
 
-__all__ = ['anchor_loss', 'ap_loss', 'ap_loss_reference', 'aligned_iou', 'harmonic_loss',
+__all__ = ['anchor_loss', 'ap_loss', 'ap_loss_reference', 'auc_loss', 'aligned_iou', 'harmonic_loss',
            'harmonic_terms', 'hiou_loss', 'two_way_loss', 'uniloss']

@@ -7,9 +7,9 @@ import sys
 import torch
 import torch.distributed as dist
 
-from mmdet_losses.functional import ap_loss, two_way_loss
+from mmdet_losses.functional import ap_loss, auc_loss, two_way_loss
 
-LOSSES = {'ap_loss': ap_loss, 'two_way_loss': two_way_loss}
+LOSSES = {'ap_loss': ap_loss, 'auc_loss': auc_loss, 'two_way_loss': two_way_loss}
 
 
 def case(name, world_size):
@@ -58,8 +58,8 @@ def main(out):
     for loss_name, fn in LOSSES.items():
         for name in CASES:
             scores, targets, bounds, kwargs = case(name, world_size)
-            if loss_name == 'two_way_loss':
-                kwargs = {}
+            if loss_name != 'ap_loss':
+                kwargs = {key: value for key, value in kwargs.items() if key == 'delta' and loss_name == 'auc_loss'}
             local = scores[bounds[rank]:bounds[rank + 1]].clone().requires_grad_()
             key = (loss_name, name)
             try:

@@ -1,4 +1,4 @@
-"""The losses that take a process group (ap_loss, two_way_loss): W spawned gloo processes against
+"""The losses that take a process group (ap_loss, auc_loss, two_way_loss): W spawned gloo processes against
 one process on the concatenation of their entries (AP-Loss paper: one ranking of the whole
 minibatch)."""
 import re
@@ -11,6 +11,10 @@ ERROR_CASES = {
     ('ap_loss', 'bad_target_on_first'):
         r'targets must be 1 \(positive\), 0 \(negative\) or -1 \(ignored\), got 2 at flat index 3',
     ('ap_loss', 'inf_positive_on_last'): 'scores must be finite, got inf',
+    ('auc_loss', 'nan_score_on_last'): 'scores must be finite, got nan at flat index 5',
+    ('auc_loss', 'bad_target_on_first'):
+        r'targets must be 1 \(positive\), 0 \(negative\) or -1 \(ignored\), got 2 at flat index 3',
+    ('auc_loss', 'inf_positive_on_last'): 'scores must be finite, got inf',
     ('two_way_loss', 'nan_score_on_last'): 'logits must be finite, got nan at flat index 5',
     ('two_way_loss', 'bad_target_on_first'): r'targets must be in \(-1, 0, 1\).*got 2 at flat index 3',
     ('two_way_loss', 'inf_positive_on_last'): 'logits must be finite, got inf',

@@ -4,7 +4,8 @@ hang or a silent NaN."""
 import pytest
 import torch
 
-from mmdet_losses.functional import anchor_loss, ap_loss, ap_loss_reference, hiou_loss, harmonic_loss, two_way_loss, uniloss
+from mmdet_losses.functional import (anchor_loss, ap_loss, ap_loss_reference, auc_loss, harmonic_loss, hiou_loss,
+                                     two_way_loss, uniloss)
 
 
 def one_hot_rows(n, c, generator):
@@ -17,12 +18,13 @@ def one_hot_rows(n, c, generator):
 LOSSES = {
     'ap_loss': (ap_loss, lambda n, c, g: one_hot_rows(n, c, g)),
     'ap_loss_reference': (ap_loss_reference, lambda n, c, g: one_hot_rows(n, c, g)),
+    'auc_loss': (auc_loss, lambda n, c, g: one_hot_rows(n, c, g)),
     'two_way_loss': (two_way_loss, lambda n, c, g: one_hot_rows(n, c, g)),
     'uniloss': (lambda s, t: uniloss(s, t, 'detection_ap', generator=torch.Generator().manual_seed(0)),
                 lambda n, c, g: one_hot_rows(n, c, g)),
     'anchor_loss': (anchor_loss, lambda n, c, g: one_hot_rows(n, c, g)),
 }
-IGNORING = ['ap_loss', 'ap_loss_reference', 'two_way_loss', 'uniloss']  # targets may be -1
+IGNORING = ['ap_loss', 'ap_loss_reference', 'auc_loss', 'two_way_loss', 'uniloss']  # targets may be -1
 
 
 def inputs(name, n=12, c=4, dtype=torch.float32, seed=0):
