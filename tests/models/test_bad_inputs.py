@@ -15,11 +15,12 @@ import mmdet_losses  # noqa: E402,F401  (registers the modules)
 
 CLASSIFICATION = {
     'APLoss': dict(type='APLoss', use_sigmoid=True),
+    'AUCLoss': dict(type='AUCLoss', use_sigmoid=True),
     'AnchorLoss': dict(type='AnchorLoss', use_sigmoid=True),
     'TwoWayLoss': dict(type='TwoWayLoss', use_sigmoid=True),
     'UniLoss': dict(type='UniLoss', use_sigmoid=True),
 }
-RANKING = ['APLoss', 'TwoWayLoss', 'UniLoss']  # one value per call: no reduction 'none'
+RANKING = ['APLoss', 'AUCLoss', 'TwoWayLoss', 'UniLoss']  # one value per call: no reduction 'none'
 WEIGHT_NAME = {'AnchorLoss': 'weight'}
 
 
