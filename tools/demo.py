@@ -142,10 +142,8 @@ def main(argv=None):
     if args.iters < 4:
         parser.error(f'--iters must be >= 4, got {args.iters}')
 
-    import mmdet_losses  # noqa: F401  (registers the modules)
+    import mmdet_losses  # noqa: F401  (registers the modules; lets torch.load read checkpoints)
     from mmdet.apis import init_detector
-    from mmdet_losses.runtime import allow_mmengine_checkpoints
-    allow_mmengine_checkpoints()
 
     data, out = Path(args.data), Path(args.out)
     if not (data / 'annotations' / 'instances_val.json').is_file():

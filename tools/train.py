@@ -8,9 +8,8 @@ import argparse
 
 from mmengine.runner import Runner
 
-import mmdet_losses  # noqa: F401  (registers the losses and heads in mmdet's registry)
-from mmdet_losses.runtime import (add_runner_arguments, allow_mmengine_checkpoints, load_config,
-                                  use_gloo_without_gpu)
+import mmdet_losses  # noqa: F401  (registers the losses and heads; lets torch.load read checkpoints)
+from mmdet_losses.runtime import add_runner_arguments, load_config, use_gloo_without_gpu
 
 
 def parse_args(argv=None):
@@ -46,7 +45,6 @@ def build_config(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    allow_mmengine_checkpoints()
     cfg = build_config(args)
     use_gloo_without_gpu(cfg)
     runner = Runner.from_cfg(cfg)
