@@ -20,6 +20,9 @@ TWINS = [
     ('aploss/retinanet_r50_fpn_aploss_160e_voc0712.py', 'aploss/retinanet_r50_fpn_focal_160e_voc0712.py'),
     ('aploss/ssd300_aploss_160e_voc0712.py', 'aploss/ssd300_160e_voc0712.py'),
     ('aploss/ssd512_aploss_160e_voc0712.py', 'aploss/ssd512_160e_voc0712.py'),
+    # The rows of the AP-Loss paper's SSD table share data, schedule and learning rate.
+    ('aploss/ssd512_focal_160e_voc0712.py', 'aploss/ssd512_160e_voc0712.py'),
+    ('aploss/ssd512_auc_160e_voc0712.py', 'aploss/ssd512_160e_voc0712.py'),
     ('aploss/ssd512_aploss_100e_coco.py', 'aploss/ssd512_100e_coco.py'),
     ('demo/retinanet_r18_aploss_demo.py', 'demo/retinanet_r18_focal_demo.py'),
     ('harmonic/retinanet_r50_fpn_harmonic_1x_coco.py', 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'),
@@ -70,7 +73,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 37
+    assert len(SHIPPED) == 39
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
 
@@ -87,6 +90,9 @@ def test_builds_its_model_and_names_complete_datasets(path):
         assert cfg.model.bbox_head.type in ('APLossRetinaHead', 'APLossSSDHead')
         assert cfg.model.bbox_head.loss_cls.type == 'APLoss'
         assert 'mmdet_losses' in cfg.custom_imports.imports
+    if path.name.startswith('ssd512_') and path.name.endswith('_160e_voc0712.py'):
+        # The SSD table's rows: AP over IoU 0.50:0.05:0.95 on VOC07 test.
+        assert cfg.val_evaluator.iou_thrs == [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
     if 'harmonic' in path.name:
         assert cfg.model.bbox_head.type in ('HarmonicRetinaHead', 'HarmonicSSDHead')
     if 'hiou' in path.name:
