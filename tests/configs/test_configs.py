@@ -15,9 +15,11 @@ CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 SHIPPED = sorted(p for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
 # (config, its baseline): they differ in the head and its losses only (AP-Loss: and learning rate).
 TWINS = [
-    ('aploss/retinanet_r50_fpn_aploss_100e_coco.py', 'aploss/retinanet_r50_fpn_focal_100e_coco.py'),
-    ('aploss/retinanet_r101_fpn_aploss_100e_coco.py', 'aploss/retinanet_r101_fpn_focal_100e_coco.py'),
-    ('aploss/retinanet_r50_fpn_aploss_160e_voc0712.py', 'aploss/retinanet_r50_fpn_focal_160e_voc0712.py'),
+    ('aploss/retinanet_r50_fpn_aploss_8xb2-100e_coco-512.py', 'aploss/retinanet_r50_fpn_focal_8xb2-100e_coco-512.py'),
+    ('aploss/retinanet_r101_fpn_aploss_8xb2-100e_coco-512.py',
+     'aploss/retinanet_r101_fpn_focal_8xb2-100e_coco-512.py'),
+    ('aploss/retinanet_r50_fpn_aploss_8xb2-160e_voc0712-512.py',
+     'aploss/retinanet_r50_fpn_focal_8xb2-160e_voc0712-512.py'),
     ('aploss/ssd300_aploss_160e_voc0712.py', 'aploss/ssd300_160e_voc0712.py'),
     ('aploss/ssd512_aploss_160e_voc0712.py', 'aploss/ssd512_160e_voc0712.py'),
     # The rows of the AP-Loss paper's SSD table share data, schedule and learning rate.
@@ -60,7 +62,8 @@ def leaf_datasets(dataset):
 
 
 # Configs without a baseline twin.
-SINGLES = ['demo/ssd_r18_aploss_demo.py', 'harmonic/ssd_r18_harmonic_demo.py']
+SINGLES = ['demo/ssd_r18_aploss_demo.py', 'harmonic/ssd_r18_harmonic_demo.py',
+           'aploss/retinanet_r101_fpn_aploss_8xb2-100e_coco-512_test-dev.py']
 
 
 def load(name, tmp_path):
@@ -73,7 +76,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 39
+    assert len(SHIPPED) == 40
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
 
@@ -115,3 +118,54 @@ def test_baseline_has_the_same_data_and_schedule(ours, baseline, tmp_path):
             cfg['optim_wrapper']['optimizer'].pop('lr')
         cfg.pop('custom_imports', None)
     assert ours == theirs
+
+
+OFFICIAL_RECIPE = sorted(CONFIGS.glob('aploss/retinanet_*_8xb2-*-512*.py'))
+
+
+@pytest.mark.parametrize('path', OFFICIAL_RECIPE, ids=lambda p: p.name)
+def test_retinanet_configs_follow_the_official_recipe(path):
+    """The values of cccorn/AP-loss (lib/config.py, lib/dataloader/augmentations.py,
+    lib/model/aploss.py) that mmdet can express."""
+    cfg = Config.fromfile(path)
+    head = cfg.model.bbox_head
+    assert head.bbox_coder.target_stds == [0.1, 0.1, 0.2, 0.2]
+    assert head.loss_bbox == dict(type='SmoothL1Loss', beta=1.0, loss_weight=0.25)
+    assert head.anchor_generator.ratios == [0.5, 1.0, 2.0] and head.anchor_generator.scales_per_octave == 2
+    assert cfg.model.backbone.style == 'caffe' and not cfg.model.data_preprocessor.bgr_to_rgb
+    steps = [step['type'] for step in cfg.train_dataloader.dataset.get('pipeline') or
+             leaf_datasets(cfg.train_dataloader.dataset)[0].pipeline]
+    assert steps == ['LoadImageFromFile', 'LoadAnnotations', 'PhotoMetricDistortion', 'Expand',
+                     'MinIoURandomCrop', 'Resize', 'RandomFlip', 'PackDetInputs']
+    crop = next(step for step in cfg.aploss_train_pipeline if step['type'] == 'MinIoURandomCrop')
+    assert crop['min_ious'] == (0.1, 0.3, 0.7, 0.9)
+    test_resize = next(step for step in cfg.test_dataloader.dataset.pipeline if step['type'] == 'Resize')
+    assert test_resize == dict(type='Resize', scale=(833, 500), keep_ratio=True)
+    assert cfg.model.test_cfg.score_thr == 0.01 and cfg.model.test_cfg.nms_pre == 1000
+    assert cfg.model.test_cfg.nms.iou_threshold == 0.5 and cfg.model.test_cfg.max_per_img == 100
+    # 16 images per step over 8 GPUs, one ranking across them (APLoss's default 'global').
+    assert cfg.train_dataloader.batch_size * 8 == cfg.auto_scale_lr.base_batch_size == 16
+    if head.type == 'APLossRetinaHead':
+        assert MODELS.build(head.loss_cls).ranking == 'global'
+    checkpoint = cfg.default_hooks.checkpoint
+    assert checkpoint.max_keep_ckpts == 3 and checkpoint.save_best in ('coco/bbox_mAP', 'pascal_voc/mAP')
+    assert cfg.randomness.seed == 0
+    if 'voc0712' in path.name:
+        assert all(leaf.filter_cfg.bbox_min_size is None for leaf in leaf_datasets(cfg.train_dataloader.dataset))
+
+
+def test_box_loss_weight_matches_the_official_normalisation():
+    """The official code divides the smooth-L1 gradient by 4 x the number of positives; mmdet's
+    SmoothL1Loss with avg_factor = positives and loss_weight 0.25 gives the same gradient."""
+    import torch
+    cfg = Config.fromfile(CONFIGS / 'aploss' / 'retinanet_r50_fpn_aploss_8xb2-100e_coco-512.py')
+    loss_bbox = MODELS.build(cfg.model.bbox_head.loss_bbox)
+    generator = torch.Generator().manual_seed(0)
+    pred = torch.randn(50, 4, generator=generator, dtype=torch.float64, requires_grad=True)
+    target = torch.randn(50, 4, generator=generator, dtype=torch.float64)
+    weight = (torch.rand(50, 1, generator=generator) < 0.3).double().expand(50, 4)
+    positives = int(weight[:, 0].sum())
+    loss_bbox(pred, target, weight, avg_factor=positives).backward()
+    diff = (pred - target).detach()
+    official = torch.where(diff.abs() < 1.0, diff, diff.sign()) * weight / (4 * positives)
+    torch.testing.assert_close(pred.grad, official, rtol=1e-12, atol=1e-15)
