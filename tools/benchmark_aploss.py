@@ -1,18 +1,31 @@
-"""Times the AP-Loss ranking op against the per-positive loop of the published implementations and
-against one torch.sort of the same scores, on CPU and (when present) CUDA.
+"""Times AP-Loss (forward and backward) against the authors' algorithm, the per-positive loop,
+one torch.sort and the memory floor, on CPU and (when present) CUDA.
 
-Each size is N entries (scores ~ N(0, 1), fp32 by default) of which P are positives; the rest are
-negatives. The op and the loop both produce the loss and the error-driven gradient. The loop costs
-the same for every positive, so for large sizes it is timed on a sample of the positives (the other
-positives turned into negatives, keeping N) and scaled by P / sample; the table says so. Times are
-medians of --repeat runs, the op, loop and sort measured in turn in one run, so the ratios hold
-even on a busy machine.
+Each size is N entries of which P are positives, with scores drawn three ways:
 
-On CUDA the table also gives the op's time over the memory floor: two reads of scores and targets
-plus one write of the gradient, at the device-to-device copy bandwidth measured in the same run.
+- ``normal``: every score N(0, 1);
+- ``start``: every logit near the focal-loss prior -4.6 (-4.6 + 0.1 N(0, 1)), as at the start of
+  training;
+- ``trained``: negatives N(-7, 2), positives N(0.5, 1.5), as once a detector has learned.
+
+Columns (medians of --repeat runs, all measured in turn in one run so that the ratios hold on a busy
+machine):
+
+- **op**: ``ap_loss`` forward and backward (the loss and every entry's error-driven update);
+- **official**: the authors' algorithm as it runs (cccorn/AP-loss, ``lib/model/aploss.py``): drop the
+  negatives below the lowest positive minus delta, then loop over the positives, each against every
+  remaining negative and positive (``ap_loss_reference(prune=True)``, the same result);
+- **loop**: the same loop without the pruning (``ap_loss_reference``);
+- **sort**: one ``torch.sort`` of the scores;
+- **floor**: the memory floor with plain torch ops: two reads of scores and targets, one write of a
+  gradient-sized tensor (``scores * targets``, then ``scores.sum()`` and ``targets.sum()``).
+
+Both loops cost about the same for every positive, so above --loop-positives they run on a sample
+(the lowest positive, which sets the pruning threshold, and others at random; the rest ignored) and
+are scaled by P / sample; the table says so.
 
     python tools/benchmark_aploss.py                        # the sizes of docs/benchmarks.md
-    python tools/benchmark_aploss.py --sizes 2e5:200 2e6:1000 --devices cpu
+    python tools/benchmark_aploss.py --sizes 2e6:1000 --scores trained --devices cpu
 """
 import argparse
 import statistics
@@ -21,10 +34,11 @@ import time
 
 import torch
 
-from mmdet_losses.functional import ap_loss_reference
+from mmdet_losses.functional import ap_loss, ap_loss_reference
 from mmdet_losses.ops import cuda_kernel_compiled
 
 DEFAULT_SIZES = ['1e5:100', '2e6:1000', '2.1e7:1600']
+DISTRIBUTIONS = ['normal', 'start', 'trained']
 DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16, 'fp32': torch.float32, 'fp64': torch.float64}
 
 
@@ -39,12 +53,33 @@ def parse_size(text):
     return n, p
 
 
-def problem(n, p, dtype, device, seed=0):
+def problem(n, p, distribution, dtype, device, seed=0):
     generator = torch.Generator().manual_seed(seed)
-    scores = torch.randn(n, generator=generator).to(dtype)
     targets = torch.zeros(n, dtype=torch.int8)
     targets[torch.randperm(n, generator=generator)[:p]] = 1
-    return scores.to(device), targets.to(device)
+    noise = torch.randn(n, generator=generator)
+    if distribution == 'normal':
+        scores = noise
+    elif distribution == 'start':
+        scores = -4.6 + 0.1 * noise
+    else:
+        scores = torch.where(targets == 1, 0.5 + 1.5 * noise, -7.0 + 2.0 * noise)
+    return scores.to(dtype).to(device), targets.to(device)
+
+
+def sampled_targets(scores, targets, sample):
+    """targets with all but ``sample`` positives ignored: the lowest positive and random others."""
+    positives = torch.nonzero(targets == 1).squeeze(1)
+    if sample >= positives.numel():
+        return targets
+    lowest = positives[scores[positives].argmin()]
+    others = positives[positives != lowest]
+    keep = others[torch.randperm(others.numel(), generator=torch.Generator().manual_seed(1))[:sample - 1]]
+    sampled = targets.clone()
+    sampled[positives] = -1
+    sampled[keep] = 1
+    sampled[lowest] = 1
+    return sampled
 
 
 def timer(device):
@@ -63,41 +98,49 @@ def timer(device):
     return measure
 
 
-def copy_bandwidth(device, measure, nbytes=1 << 30):
-    """Bytes per second of a device-to-device copy (read + write counted)."""
-    src = torch.empty(nbytes // 4, dtype=torch.float32, device=device)
-    dst = torch.empty_like(src)
-    seconds = measure(lambda: dst.copy_(src), 10)
-    return 2 * nbytes / seconds
+def forward_backward(fn, scores, targets, delta):
+    leaf = scores.detach().requires_grad_()
+
+    def run():
+        return torch.autograd.grad(fn(leaf, targets, delta), leaf)[0]
+    return run
 
 
-def benchmark(device, sizes, dtype, delta, repeat, loop_positives):
+def memory_floor(scores, targets):
+    def run():
+        scores.mul(targets)
+        scores.sum()
+        targets.sum()
+    return run
+
+
+def benchmark(device, sizes, distributions, dtype, delta, repeat, loop_positives):
     measure = timer(device)
-    bandwidth = copy_bandwidth(device, measure) if device.type == 'cuda' else None
     rows = []
     for n, p in sizes:
-        print(f'[{device}] N={n:.3g}, P={p}: op ...', end='', flush=True, file=sys.stderr)
-        scores, targets = problem(n, p, dtype, device)
-        op_time = measure(lambda: torch.ops.mmdet_losses.ap_rank(scores, targets, delta, True), repeat)
-        sampled = min(p, loop_positives)
-        loop_targets = targets.clone()
-        if sampled < p:
-            positives = torch.nonzero(targets == 1).squeeze(1)
-            loop_targets[positives[sampled:]] = 0
-        print(f' loop on {sampled} positives ...', end='', flush=True, file=sys.stderr)
-        loop_time = measure(lambda: ap_loss_reference(scores, loop_targets, delta, True),
-                            max(1, repeat // 5)) * p / sampled
-        print(' sort ...', end='', flush=True, file=sys.stderr)
-        sort_time = measure(lambda: torch.sort(scores), repeat)
-        print(' done', file=sys.stderr)
-        row = dict(device=str(device), n=n, p=p, op=op_time, loop=loop_time,
-                   loop_note='' if sampled == p else f' (timed on {sampled}, scaled)',
-                   sort=sort_time, floor=None)
-        if bandwidth is not None:
-            moved = 2 * (scores.nbytes + targets.nbytes) + scores.nbytes
-            row['floor'] = moved / bandwidth
-        rows.append(row)
-    return rows, bandwidth
+        for distribution in distributions:
+            scores, targets = problem(n, p, distribution, dtype, device)
+            print(f'[{device}] N={n:.3g}, P={p}, {distribution}: op ...', end='', flush=True, file=sys.stderr)
+            op_time = measure(forward_backward(ap_loss, scores, targets, delta), repeat)
+            sample = min(p, loop_positives)
+            loop_targets = sampled_targets(scores, targets, sample)
+            loop_repeat = max(1, repeat // 5)
+            print(f' official on {sample} positives ...', end='', flush=True, file=sys.stderr)
+            official_time = measure(forward_backward(
+                lambda s, t, d: ap_loss_reference(s, t, d, prune=True), scores, loop_targets, delta),
+                loop_repeat) * p / sample
+            print(' loop ...', end='', flush=True, file=sys.stderr)
+            loop_time = measure(forward_backward(ap_loss_reference, scores, loop_targets, delta),
+                                loop_repeat) * p / sample
+            print(' sort, floor ...', end='', flush=True, file=sys.stderr)
+            sort_time = measure(lambda: torch.sort(scores), repeat)
+            floor_time = measure(memory_floor(scores, targets), repeat)
+            print(' done', file=sys.stderr)
+            rows.append(dict(device=str(device), n=n, p=p, scores=distribution, op=op_time,
+                             official=official_time, loop=loop_time,
+                             loop_note='' if sample == p else f' (on {sample}, scaled)',
+                             sort=sort_time, floor=floor_time))
+    return rows
 
 
 def milliseconds(seconds):
@@ -105,27 +148,30 @@ def milliseconds(seconds):
 
 
 def print_table(rows, dtype_name, delta):
-    print(f'\nAP-Loss ranking op, {dtype_name} scores, int8 targets, delta={delta}, interpolated')
-    print('| device | N | P | op | reference loop | torch.sort | loop / op | sort / op | op / memory floor |')
-    print('|---|---|---|---|---|---|---|---|---|')
+    print(f'\nAP-Loss forward + backward, {dtype_name} scores, int8 targets, delta={delta}, interpolated')
+    print('| device | N | P | scores | op | official (pruned) | loop | torch.sort | memory floor | '
+          'official / op | loop / op | op / floor |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
-        floor = f"{r['op'] / r['floor']:.2f}x ({milliseconds(r['floor'])})" if r['floor'] else '-'
-        print(f"| {r['device']} | {r['n']:.3g} | {r['p']} | {milliseconds(r['op'])} | "
-              f"{milliseconds(r['loop'])}{r['loop_note']} | {milliseconds(r['sort'])} | "
-              f"{r['loop'] / r['op']:.0f}x | {r['sort'] / r['op']:.2f}x | {floor} |")
+        print(f"| {r['device']} | {r['n']:.3g} | {r['p']} | {r['scores']} | {milliseconds(r['op'])} | "
+              f"{milliseconds(r['official'])}{r['loop_note']} | {milliseconds(r['loop'])}{r['loop_note']} | "
+              f"{milliseconds(r['sort'])} | {milliseconds(r['floor'])} | {r['official'] / r['op']:.0f}x | "
+              f"{r['loop'] / r['op']:.0f}x | {r['op'] / r['floor']:.1f}x |")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--sizes', nargs='+', type=parse_size, default=[parse_size(s) for s in DEFAULT_SIZES],
                         metavar='N:P', help=f'sizes to time (default: {" ".join(DEFAULT_SIZES)})')
+    parser.add_argument('--scores', nargs='+', choices=DISTRIBUTIONS, default=DISTRIBUTIONS,
+                        help='score distributions (default: all three)')
     parser.add_argument('--devices', nargs='+', choices=['cpu', 'cuda'], default=None,
                         help='default: cpu, and cuda when available')
     parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32')
     parser.add_argument('--delta', type=float, default=1.0)
     parser.add_argument('--repeat', type=int, default=5, help='timed runs per measurement (median)')
     parser.add_argument('--loop-positives', type=int, default=50,
-                        help='time the reference loop on at most this many positives and scale')
+                        help='time the loops on at most this many positives and scale')
     args = parser.parse_args(argv)
     devices = args.devices or (['cpu', 'cuda'] if torch.cuda.is_available() else ['cpu'])
     if 'cuda' in devices and not torch.cuda.is_available():
@@ -136,12 +182,8 @@ def main(argv=None):
         parser.error('--repeat and --loop-positives must be >= 1')
     rows = []
     for name in devices:
-        device_rows, bandwidth = benchmark(torch.device(name), args.sizes, DTYPES[args.dtype], args.delta,
-                                           args.repeat, args.loop_positives)
-        rows += device_rows
-        if bandwidth is not None:
-            print(f'[{name}] {torch.cuda.get_device_name()}: copy bandwidth {bandwidth / 1e9:.0f} GB/s',
-                  file=sys.stderr)
+        rows += benchmark(torch.device(name), args.sizes, args.scores, DTYPES[args.dtype], args.delta,
+                          args.repeat, args.loop_positives)
     print_table(rows, args.dtype, args.delta)
     print(f'\ntorch {torch.__version__}, {torch.get_num_threads()} CPU threads'
           + (f', {torch.cuda.get_device_name()}' if 'cuda' in devices else ''))

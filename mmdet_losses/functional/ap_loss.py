@@ -117,13 +117,17 @@ def _positive_step(p, false_positives, delta, interpolated):
 
 
 def ap_loss_reference(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,
-                      interpolated: bool = True) -> torch.Tensor:
+                      interpolated: bool = True, prune: bool = False) -> torch.Tensor:
     """The same loss and gradient as :func:`ap_loss`, computed the way the published
     implementations do: a loop over the positives, each compared with every entry, O(|P| (|P| +
     |N|)). Kept as the test oracle and the benchmark baseline. Computes in float32 (float64 for
-    float64 scores)."""
+    float64 scores).
+
+    ``prune=True`` first drops the negatives below the lowest positive score minus ``delta`` (they
+    are 0 against every positive), as the authors' code (cccorn/AP-loss, ``lib/model/aploss.py``)
+    does: the same result, and the official algorithm as it runs."""
     _check_arguments(scores, targets, delta)
-    return _APLossReference.apply(scores, targets, float(delta), bool(interpolated))
+    return _APLossReference.apply(scores, targets, float(delta), bool(interpolated), bool(prune))
 
 
 def _check_arguments(scores, targets, delta):
@@ -147,18 +151,18 @@ def _check_arguments(scores, targets, delta):
 class _APLossReference(torch.autograd.Function):
 
     @staticmethod
-    def forward(ctx, scores, targets, delta, interpolated):
-        loss, grad = _per_positive_loop(scores, targets, delta, interpolated)
+    def forward(ctx, scores, targets, delta, interpolated, prune):
+        loss, grad = _per_positive_loop(scores, targets, delta, interpolated, prune)
         ctx.save_for_backward(grad)
         return loss
 
     @staticmethod
     def backward(ctx, grad_loss):
         (grad,) = ctx.saved_tensors
-        return grad * grad_loss, None, None, None
+        return grad * grad_loss, None, None, None, None
 
 
-def _per_positive_loop(scores, targets, delta, interpolated):
+def _per_positive_loop(scores, targets, delta, interpolated, prune):
     work_dtype = torch.promote_types(scores.dtype, torch.float32)
     s = scores.detach().reshape(-1).to(work_dtype)
     t = targets.reshape(-1)
@@ -173,6 +177,8 @@ def _per_positive_loop(scores, targets, delta, interpolated):
         return torch.clamp(x / (2 * delta) + 0.5, 0, 1)
 
     pos_scores = s[positives]
+    if prune:
+        negatives &= s >= pos_scores.min() - delta
     neg_scores = s[negatives]
     neg_grad = torch.zeros_like(neg_scores)
     sum_iprec = s.new_zeros(())

@@ -239,3 +239,13 @@ def test_seed_section2_error_driven_update_reaches_zero_in_finite_steps():
     assert loss.item() == 0.0, f'AP-loss still {loss.item()} after {step + 1} steps'
     scores = features @ theta.detach()
     assert scores[1] > scores[0] and scores[2] > scores[0]
+
+
+@pytest.mark.parametrize('interpolated', [True, False])
+def test_reference_with_the_official_pruning_gives_the_same_result(interpolated):
+    """The authors' code drops every negative below the lowest positive minus delta first."""
+    scores, targets = random_problem(5000, seed=13)
+    scores = scores - 3 * (targets == 0).double()  # many negatives far below every positive
+    kwargs = dict(interpolated=interpolated, delta=0.5)
+    assert_matches(loss_and_grad(ap_loss_reference, scores, targets, prune=True, **kwargs),
+                   loss_and_grad(ap_loss_reference, scores, targets, **kwargs), rtol=1e-12)
