@@ -32,8 +32,13 @@ def _setup_context(ctx, inputs, output):
 
 def _backward(ctx, grad_loss, grad_of_grad):
     # AP-Loss is trained with the paper's error-driven update, not the derivative of the step
-    # function: the kernel already computed it, so backward only scales it.
+    # function: the kernel already computed it, so backward only scales it. An incoming gradient
+    # of exactly 1 (loss.backward() on the unweighted loss) needs no pass over the N entries. Only
+    # an eager CPU tensor is looked at: on CUDA the check would cost a synchronisation, and a
+    # traced one (torch.compile, opcheck) has no value to look at.
     (grad,) = ctx.saved_tensors
+    if type(grad_loss) is torch.Tensor and grad_loss.device.type == 'cpu' and grad_loss.item() == 1.0:
+        return grad, None, None, None
     return grad * grad_loss, None, None, None
 
 

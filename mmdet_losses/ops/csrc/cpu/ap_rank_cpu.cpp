@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 namespace mmdet_losses {
@@ -85,11 +86,19 @@ struct FirstInvalid {
   }
 };
 
+// A negative's window over the sorted positives, kept by pass 1 for pass 2 where both run in one
+// call: two int32 are cheaper to write and read back than two searches are to repeat.
+struct StoredWindow {
+  int32_t lo;
+  int32_t hi;
+};
+
 // Pass 1: checks every entry and bins each negative that reaches a positive's window into
-// per-thread difference arrays, then adds them up: 3 (m + 1) slots (full, count, total).
+// per-thread difference arrays, then adds them up: 3 (m + 1) slots (full, count, total). With
+// `windows`, also stores each such negative's window at its index.
 template <typename score_t, typename target_t>
 std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chunks& chunks,
-                                  const GridScores& grid, double delta) {
+                                  const GridScores& grid, double delta, StoredWindow* windows = nullptr) {
   const int64_t m = grid.m;
   const double lowest = m > 0 ? grid.p[0] : 0.0;
   const int64_t slots = 3 * (m + 1);
@@ -107,7 +116,11 @@ std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chu
           break;
         }
         if (m > 0 && v == 0 && x + delta > lowest) {
-          add_score(local, window_of(grid, x, delta), x);
+          const Window w = window_of(grid, x, delta);
+          add_score(local, w, x);
+          if (windows != nullptr) {
+            windows[j] = {static_cast<int32_t>(w.lo), static_cast<int32_t>(w.hi)};
+          }
         }
       }
     }
@@ -124,10 +137,13 @@ std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chu
 }
 
 // Pass 2: writes every entry once, scale * sum_i w_i H(s_j - p[i]) at the negatives (prefixes:
-// weight_prefixes of w), 0 elsewhere. Checks every entry as pass 1 does.
+// weight_prefixes of w), 0 elsewhere. Checks every entry as pass 1 does. With `windows` (stored
+// by pass 1 over the same entries and positives) it reads the negatives' windows instead of
+// searching again.
 template <typename score_t, typename target_t>
 void write_negative_sums(const score_t* s, const target_t* t, const Chunks& chunks, const GridScores& grid,
-                         const double* prefixes, double delta, double scale, score_t* g) {
+                         const double* prefixes, double delta, double scale, score_t* g,
+                         const StoredWindow* windows = nullptr) {
   const int64_t m = grid.m;
   const double lowest = m > 0 ? grid.p[0] : 0.0;
   const double* w_prefix = prefixes;
@@ -144,7 +160,8 @@ void write_negative_sums(const score_t* s, const target_t* t, const Chunks& chun
         }
         double sum = 0.0;
         if (m > 0 && v == 0 && x + delta > lowest) {
-          sum = scale * negative_weight_sum(w_prefix, wp_prefix, window_of(grid, x, delta), x, delta);
+          const Window w = windows != nullptr ? Window{windows[j].lo, windows[j].hi} : window_of(grid, x, delta);
+          sum = scale * negative_weight_sum(w_prefix, wp_prefix, w, x, delta);
         }
         g[j] = static_cast<score_t>(sum);
       }
@@ -174,7 +191,9 @@ struct CpuKernel {
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
     const double* p = sorted_scores.const_data_ptr<double>();
     const GridTable table = grid_of(p, m);
-    std::vector<double> slots = bin_negatives(s, t, chunks, table.view(), delta);
+    // Uninitialised: pass 1 writes the windows that pass 2 reads, and no others.
+    std::unique_ptr<StoredWindow[]> windows(m > 0 ? new StoredWindow[scores.numel()] : nullptr);
+    std::vector<double> slots = bin_negatives(s, t, chunks, table.view(), delta, windows.get());
     if (m == 0) {
       return {at::zeros({}, scores.options()), at::zeros_like(scores)};
     }
@@ -188,7 +207,7 @@ struct CpuKernel {
     prefixes.insert(prefixes.end(), ranking.wp_prefix.begin(), ranking.wp_prefix.end());
     at::Tensor grad = at::empty_like(scores);
     write_negative_sums(s, t, chunks, table.view(), prefixes.data(), delta, 1.0 / static_cast<double>(m),
-                        grad.mutable_data_ptr<score_t>());
+                        grad.mutable_data_ptr<score_t>(), windows.get());
     const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
     return {loss, grad};
   }
