@@ -10,15 +10,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / 'configs' / 'demo' / 'retinanet_r18_aploss_demo.py')
 
 
-@pytest.fixture
-def demo_workspace(load_tool, tmp_path, monkeypatch):
-    """A folder holding a small demo dataset at data/demo/, the config's data root, as cwd."""
-    load_tool('make_demo_data').main(['--out', str(tmp_path / 'data' / 'demo'), '--train', '16',
-                                      '--val', '4', '--size', '96'])
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def logged_iterations(work_dir):
     """The training iterations logged in the work dir, oldest run first. (In one process mmengine's
     visualizer is a singleton, so later runs may write into the first run's log folder.)"""

@@ -86,6 +86,27 @@ struct FirstInvalid {
   }
 };
 
+// Runs body(chunk, j, x, v) over every entry (score x as double, target v), each chunk on a thread
+// in flat order; raises for the earliest invalid entry (a chunk stops at its first).
+template <typename score_t, typename target_t, typename Body>
+void for_each_entry(const score_t* s, const target_t* t, const Chunks& chunks, Body&& body) {
+  FirstInvalid invalid(chunks.count);
+  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
+        const double x = static_cast<double>(s[j]);
+        const int64_t v = static_cast<int64_t>(t[j]);
+        if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
+          invalid.index[c] = j;
+          break;
+        }
+        body(c, j, x, v);
+      }
+    }
+  });
+  invalid.raise_first(s, t);
+}
+
 // A negative's window over the sorted positives, kept by pass 1 for pass 2 where both run in one
 // call: two int32 are cheaper to write and read back than two searches are to repeat.
 struct StoredWindow {
@@ -103,29 +124,16 @@ std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chu
   const double lowest = m > 0 ? grid.p[0] : 0.0;
   const int64_t slots = 3 * (m + 1);
   std::vector<double> thread_slots(chunks.count * slots, 0.0);
-  FirstInvalid invalid(chunks.count);
-  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
+  for_each_entry(s, t, chunks, [&](int64_t c, int64_t j, double x, int64_t v) {
+    if (m > 0 && v == 0 && x + delta > lowest) {
       double* base = thread_slots.data() + c * slots;
-      const RankSlots local{base, base + (m + 1), base + 2 * (m + 1)};
-      for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
-        const double x = static_cast<double>(s[j]);
-        const int64_t v = static_cast<int64_t>(t[j]);
-        if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
-          invalid.index[c] = j;
-          break;
-        }
-        if (m > 0 && v == 0 && x + delta > lowest) {
-          const Window w = window_of(grid, x, delta);
-          add_score(local, w, x);
-          if (windows != nullptr) {
-            windows[j] = {static_cast<int32_t>(w.lo), static_cast<int32_t>(w.hi)};
-          }
-        }
+      const Window w = window_of(grid, x, delta);
+      add_score(RankSlots{base, base + (m + 1), base + 2 * (m + 1)}, w, x);
+      if (windows != nullptr) {
+        windows[j] = {static_cast<int32_t>(w.lo), static_cast<int32_t>(w.hi)};
       }
     }
   });
-  invalid.raise_first(s, t);
   thread_slots.resize(slots);
   for (int64_t c = 1; c < chunks.count; ++c) {
     const double* part = thread_slots.data() + c * slots;
@@ -148,26 +156,14 @@ void write_negative_sums(const score_t* s, const target_t* t, const Chunks& chun
   const double lowest = m > 0 ? grid.p[0] : 0.0;
   const double* w_prefix = prefixes;
   const double* wp_prefix = prefixes + (m + 1);
-  FirstInvalid invalid(chunks.count);
-  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
-        const double x = static_cast<double>(s[j]);
-        const int64_t v = static_cast<int64_t>(t[j]);
-        if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
-          invalid.index[c] = j;
-          break;
-        }
-        double sum = 0.0;
-        if (m > 0 && v == 0 && x + delta > lowest) {
-          const Window w = windows != nullptr ? Window{windows[j].lo, windows[j].hi} : window_of(grid, x, delta);
-          sum = scale * negative_weight_sum(w_prefix, wp_prefix, w, x, delta);
-        }
-        g[j] = static_cast<score_t>(sum);
-      }
+  for_each_entry(s, t, chunks, [&](int64_t, int64_t j, double x, int64_t v) {
+    double sum = 0.0;
+    if (m > 0 && v == 0 && x + delta > lowest) {
+      const Window w = windows != nullptr ? Window{windows[j].lo, windows[j].hi} : window_of(grid, x, delta);
+      sum = scale * negative_weight_sum(w_prefix, wp_prefix, w, x, delta);
     }
+    g[j] = static_cast<score_t>(sum);
   });
-  invalid.raise_first(s, t);
 }
 
 RankSlots slots_of(std::vector<double>& slots, int64_t m) {
