@@ -32,7 +32,7 @@ def auc_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0, gr
         >>> loss = auc_loss(scores, torch.tensor([1, 0, 1, 0]))
         >>> loss.backward()
         >>> loss.item(), scores.grad.tolist()
-        (0.1875, [-0.0, 0.1875, -0.1875, 0.0])
+        (0.0625, [-0.0, 0.0625, -0.0625, 0.0])
     """
     targets = integer_targets('auc_loss', targets)
     if scores.shape != targets.shape:

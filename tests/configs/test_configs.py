@@ -168,4 +168,5 @@ def test_box_loss_weight_matches_the_official_normalisation():
     loss_bbox(pred, target, weight, avg_factor=positives).backward()
     diff = (pred - target).detach()
     official = torch.where(diff.abs() < 1.0, diff, diff.sign()) * weight / (4 * positives)
-    torch.testing.assert_close(pred.grad, official, rtol=1e-12, atol=1e-15)
+    # mmdet divides by avg_factor + float32 eps: equal to about 1e-8 relative.
+    torch.testing.assert_close(pred.grad, official, rtol=1e-7, atol=0)
