@@ -107,6 +107,52 @@ void for_each_entry(const score_t* s, const target_t* t, const Chunks& chunks, B
   invalid.raise_first(s, t);
 }
 
+// add_score for a stream of scores, with each run of scores that share a slot added up in
+// registers first. Clustered scores (early in training all negatives share one window) would
+// otherwise chain every update through the same few memory slots.
+struct SlotRuns {
+  int64_t lo = -1;
+  double lo_count = 0.0, lo_total = 0.0;
+  int64_t hi = -1;
+  double hi_count = 0.0, hi_total = 0.0;
+
+  void add(const RankSlots& slots, Window w, double x) {
+    if (w.lo != lo) {
+      flush_lo(slots);
+      lo = w.lo;
+    }
+    lo_count += 1.0;
+    lo_total += x;
+    if (w.hi != hi) {
+      flush_hi(slots);
+      hi = w.hi;
+    }
+    hi_count += 1.0;
+    hi_total += x;
+  }
+  void flush(const RankSlots& slots) {
+    flush_lo(slots);
+    flush_hi(slots);
+  }
+
+ private:
+  void flush_lo(const RankSlots& slots) {
+    if (lo >= 0) {
+      slots.full[lo] += lo_count;
+      slots.count[lo] += lo_count;
+      slots.total[lo] += lo_total;
+    }
+    lo_count = lo_total = 0.0;
+  }
+  void flush_hi(const RankSlots& slots) {
+    if (hi >= 0) {
+      slots.count[hi] -= hi_count;
+      slots.total[hi] -= hi_total;
+    }
+    hi_count = hi_total = 0.0;
+  }
+};
+
 // A negative's window over the sorted positives, kept by pass 1 for pass 2 where both run in one
 // call: two int32 are cheaper to write and read back than two searches are to repeat.
 struct StoredWindow {
@@ -124,16 +170,21 @@ std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chu
   const double lowest = m > 0 ? grid.p[0] : 0.0;
   const int64_t slots = 3 * (m + 1);
   std::vector<double> thread_slots(chunks.count * slots, 0.0);
+  std::vector<SlotRuns> runs(chunks.count);
   for_each_entry(s, t, chunks, [&](int64_t c, int64_t j, double x, int64_t v) {
     if (m > 0 && v == 0 && x + delta > lowest) {
       double* base = thread_slots.data() + c * slots;
       const Window w = window_of(grid, x, delta);
-      add_score(RankSlots{base, base + (m + 1), base + 2 * (m + 1)}, w, x);
+      runs[c].add(RankSlots{base, base + (m + 1), base + 2 * (m + 1)}, w, x);
       if (windows != nullptr) {
         windows[j] = {static_cast<int32_t>(w.lo), static_cast<int32_t>(w.hi)};
       }
     }
   });
+  for (int64_t c = 0; c < chunks.count; ++c) {
+    double* base = thread_slots.data() + c * slots;
+    runs[c].flush(RankSlots{base, base + (m + 1), base + 2 * (m + 1)});
+  }
   thread_slots.resize(slots);
   for (int64_t c = 1; c < chunks.count; ++c) {
     const double* part = thread_slots.data() + c * slots;
