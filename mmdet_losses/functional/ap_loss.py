@@ -23,12 +23,10 @@ With ``group`` (a ``torch.distributed`` process group) the entries of every proc
 form ONE ranking, exactly as if one process held their concatenation: see
 :mod:`mmdet_losses.functional.group_ranking`.
 """
-import math
-
 import torch
 
 from .. import ops
-from .checks import check_floating, integer_targets
+from .checks import check_floating, check_ranking_arguments, integer_targets
 from .group_ranking import RankingPositives
 
 __all__ = ['ap_loss', 'ap_loss_reference']
@@ -62,11 +60,7 @@ def ap_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,
     if group is None:
         loss, _ = torch.ops.mmdet_losses.ap_rank(scores, targets, float(delta), bool(interpolated))
         return loss
-    if scores.shape != targets.shape:
-        raise ValueError('ap_loss: scores and targets must have the same shape, got scores '
-                         f'{tuple(scores.shape)} and targets {tuple(targets.shape)}')
-    if not (delta > 0 and math.isfinite(delta)):
-        raise ValueError(f'ap_loss: delta must be a finite number > 0, got {delta:g}')
+    check_ranking_arguments('ap_loss', scores, targets, delta)
     return _GroupAPLoss.apply(scores, targets, float(delta), bool(interpolated), group)
 
 
@@ -79,9 +73,8 @@ class _GroupAPLoss(torch.autograd.Function):
         positives = RankingPositives('ap_loss', scores, targets, delta, group)
         p = positives.sorted_scores
         m = p.numel()
-        grad = torch.zeros_like(scores)
         if m == 0:
-            ctx.save_for_backward(grad)
+            ctx.save_for_backward(torch.zeros_like(scores))
             return scores.new_zeros(())
         iprec, weights = _positive_step(p, positives.false_positives, delta, interpolated)
         # W times the exact gradient: DDP divides the summed parameter gradients by W.
@@ -132,11 +125,7 @@ def ap_loss_reference(scores: torch.Tensor, targets: torch.Tensor, delta: float 
 
 def _check_arguments(scores, targets, delta):
     check_floating('ap_loss', 'scores', scores)
-    if scores.shape != targets.shape:
-        raise ValueError('ap_loss: scores and targets must have the same shape, got scores '
-                         f'{tuple(scores.shape)} and targets {tuple(targets.shape)}')
-    if not (delta > 0 and math.isfinite(delta)):
-        raise ValueError(f'ap_loss: delta must be a finite number > 0, got {delta:g}')
+    check_ranking_arguments('ap_loss', scores, targets, delta)
     bad = (targets != 1) & (targets != 0) & (targets != -1)
     if bad.any():
         index = int(bad.reshape(-1).nonzero()[0])

@@ -10,12 +10,10 @@ and positive i gets -(1 / (|P| |N|)) sum_j H(s_j - s_i). Both sums are the ranki
 costs O(|N| log |P|) and ranks across the processes of a group as exactly as ``ap_loss``. The loss is
 0 (with a zero gradient) without positives or without negatives.
 """
-import math
-
 import torch
 
 from .. import ops
-from .checks import integer_targets
+from .checks import check_ranking_arguments, integer_targets
 from .group_ranking import RankingPositives
 
 __all__ = ['auc_loss']
@@ -35,11 +33,7 @@ def auc_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0, gr
         (0.0625, [-0.0, 0.0625, -0.0625, 0.0])
     """
     targets = integer_targets('auc_loss', targets)
-    if scores.shape != targets.shape:
-        raise ValueError('auc_loss: scores and targets must have the same shape, got scores '
-                         f'{tuple(scores.shape)} and targets {tuple(targets.shape)}')
-    if not (delta > 0 and math.isfinite(delta)):
-        raise ValueError(f'auc_loss: delta must be a finite number > 0, got {delta:g}')
+    check_ranking_arguments('auc_loss', scores, targets, delta)
     return _AUCLoss.apply(scores, targets, float(delta), group)
 
 

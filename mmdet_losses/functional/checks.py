@@ -1,9 +1,11 @@
 """Argument checks every loss of the package applies the same way: a bad argument is a ValueError
 that names the function, the argument and the offending value, never a crash deep inside, a hang
 or a silent NaN."""
+import math
+
 import torch
 
-__all__ = ['check_finite', 'check_floating', 'check_values_in', 'integer_targets']
+__all__ = ['check_finite', 'check_floating', 'check_ranking_arguments', 'check_values_in', 'integer_targets']
 
 
 def check_floating(fn: str, name: str, tensor: torch.Tensor) -> None:
@@ -29,6 +31,15 @@ def check_values_in(fn: str, name: str, tensor: torch.Tensor, allowed: tuple, me
         index = int(bad.reshape(-1).nonzero()[0])
         raise ValueError(f'{fn}: {name} must be in {allowed}{meaning}, got {tensor.reshape(-1)[index].item()} '
                          f'at flat index {index}')
+
+
+def check_ranking_arguments(fn: str, scores: torch.Tensor, targets: torch.Tensor, delta: float) -> None:
+    """What a ranking loss checks before it looks at values: matching shapes and delta > 0."""
+    if scores.shape != targets.shape:
+        raise ValueError(f'{fn}: scores and targets must have the same shape, got scores '
+                         f'{tuple(scores.shape)} and targets {tuple(targets.shape)}')
+    if not (delta > 0 and math.isfinite(delta)):
+        raise ValueError(f'{fn}: delta must be a finite number > 0, got {delta:g}')
 
 
 def integer_targets(fn: str, targets: torch.Tensor) -> torch.Tensor:
