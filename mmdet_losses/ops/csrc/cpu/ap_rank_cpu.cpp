@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -86,13 +87,16 @@ struct FirstInvalid {
   }
 };
 
-// Runs body(chunk, j, x, v) over every entry (score x as double, target v), each chunk on a thread
-// in flat order; raises for the earliest invalid entry (a chunk stops at its first).
-template <typename score_t, typename target_t, typename Body>
-void for_each_entry(const score_t* s, const target_t* t, const Chunks& chunks, Body&& body) {
+// Visits every entry (score x as double, target v) in flat order, each chunk on a thread with its
+// own visitor, make_visitor(chunk): visitor(j, x, v) per valid entry, then visitor.finish(). The
+// visitor is a local of the thread, so the compiler keeps its fields in registers. Raises for the
+// earliest invalid entry (a chunk stops at its first).
+template <typename score_t, typename target_t, typename MakeVisitor>
+void for_each_entry(const score_t* s, const target_t* t, const Chunks& chunks, MakeVisitor&& make_visitor) {
   FirstInvalid invalid(chunks.count);
   at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
+      auto visit = make_visitor(c);
       for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
         const double x = static_cast<double>(s[j]);
         const int64_t v = static_cast<int64_t>(t[j]);
@@ -100,8 +104,9 @@ void for_each_entry(const score_t* s, const target_t* t, const Chunks& chunks, B
           invalid.index[c] = j;
           break;
         }
-        body(c, j, x, v);
+        visit(j, x, v);
       }
+      visit.finish();
     }
   });
   invalid.raise_first(s, t);
@@ -160,6 +165,34 @@ struct StoredWindow {
   int32_t hi;
 };
 
+// The lowest positive score: a negative x reaches a positive's window exactly when x + delta is
+// above it. Without positives, none does.
+double lowest_positive(const GridScores& grid) {
+  return grid.m > 0 ? grid.p[0] : std::numeric_limits<double>::infinity();
+}
+
+// Pass 1 over one chunk: bins each negative that reaches a positive's window into the chunk's
+// difference arrays, storing its window when `windows` is given.
+struct NegativeBinner {
+  GridScores grid;
+  double delta;
+  double lowest;
+  RankSlots slots;
+  StoredWindow* windows;
+  SlotRuns runs;
+
+  void operator()(int64_t j, double x, int64_t v) {
+    if (v == 0 && x + delta > lowest) {
+      const Window w = window_of(grid, x, delta);
+      runs.add(slots, w, x);
+      if (windows != nullptr) {
+        windows[j] = {static_cast<int32_t>(w.lo), static_cast<int32_t>(w.hi)};
+      }
+    }
+  }
+  void finish() { runs.flush(slots); }
+};
+
 // Pass 1: checks every entry and bins each negative that reaches a positive's window into
 // per-thread difference arrays, then adds them up: 3 (m + 1) slots (full, count, total). With
 // `windows`, also stores each such negative's window at its index.
@@ -167,24 +200,13 @@ template <typename score_t, typename target_t>
 std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chunks& chunks,
                                   const GridScores& grid, double delta, StoredWindow* windows = nullptr) {
   const int64_t m = grid.m;
-  const double lowest = m > 0 ? grid.p[0] : 0.0;
   const int64_t slots = 3 * (m + 1);
   std::vector<double> thread_slots(chunks.count * slots, 0.0);
-  std::vector<SlotRuns> runs(chunks.count);
-  for_each_entry(s, t, chunks, [&](int64_t c, int64_t j, double x, int64_t v) {
-    if (m > 0 && v == 0 && x + delta > lowest) {
-      double* base = thread_slots.data() + c * slots;
-      const Window w = window_of(grid, x, delta);
-      runs[c].add(RankSlots{base, base + (m + 1), base + 2 * (m + 1)}, w, x);
-      if (windows != nullptr) {
-        windows[j] = {static_cast<int32_t>(w.lo), static_cast<int32_t>(w.hi)};
-      }
-    }
-  });
-  for (int64_t c = 0; c < chunks.count; ++c) {
+  for_each_entry(s, t, chunks, [&](int64_t c) {
     double* base = thread_slots.data() + c * slots;
-    runs[c].flush(RankSlots{base, base + (m + 1), base + 2 * (m + 1)});
-  }
+    return NegativeBinner{grid, delta, lowest_positive(grid),
+                          RankSlots{base, base + (m + 1), base + 2 * (m + 1)}, windows, SlotRuns{}};
+  });
   thread_slots.resize(slots);
   for (int64_t c = 1; c < chunks.count; ++c) {
     const double* part = thread_slots.data() + c * slots;
@@ -195,6 +217,29 @@ std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chu
   return thread_slots;
 }
 
+// Pass 2 over one chunk: writes scale * sum_i w_i H(x - p[i]) at each negative, 0 elsewhere.
+template <typename score_t>
+struct NegativeSumWriter {
+  GridScores grid;
+  double delta;
+  double lowest;
+  double scale;
+  const double* w_prefix;
+  const double* wp_prefix;
+  const StoredWindow* windows;
+  score_t* out;
+
+  void operator()(int64_t j, double x, int64_t v) {
+    double sum = 0.0;
+    if (v == 0 && x + delta > lowest) {
+      const Window w = windows != nullptr ? Window{windows[j].lo, windows[j].hi} : window_of(grid, x, delta);
+      sum = scale * negative_weight_sum(w_prefix, wp_prefix, w, x, delta);
+    }
+    out[j] = static_cast<score_t>(sum);
+  }
+  void finish() {}
+};
+
 // Pass 2: writes every entry once, scale * sum_i w_i H(s_j - p[i]) at the negatives (prefixes:
 // weight_prefixes of w), 0 elsewhere. Checks every entry as pass 1 does. With `windows` (stored
 // by pass 1 over the same entries and positives) it reads the negatives' windows instead of
@@ -203,18 +248,9 @@ template <typename score_t, typename target_t>
 void write_negative_sums(const score_t* s, const target_t* t, const Chunks& chunks, const GridScores& grid,
                          const double* prefixes, double delta, double scale, score_t* g,
                          const StoredWindow* windows = nullptr) {
-  const int64_t m = grid.m;
-  const double lowest = m > 0 ? grid.p[0] : 0.0;
-  const double* w_prefix = prefixes;
-  const double* wp_prefix = prefixes + (m + 1);
-  for_each_entry(s, t, chunks, [&](int64_t, int64_t j, double x, int64_t v) {
-    double sum = 0.0;
-    if (m > 0 && v == 0 && x + delta > lowest) {
-      const Window w = windows != nullptr ? Window{windows[j].lo, windows[j].hi} : window_of(grid, x, delta);
-      sum = scale * negative_weight_sum(w_prefix, wp_prefix, w, x, delta);
-    }
-    g[j] = static_cast<score_t>(sum);
-  });
+  const NegativeSumWriter<score_t> writer{grid, delta, lowest_positive(grid), scale, prefixes,
+                                          prefixes + (grid.m + 1), windows, g};
+  for_each_entry(s, t, chunks, [&](int64_t) { return writer; });
 }
 
 RankSlots slots_of(std::vector<double>& slots, int64_t m) {
