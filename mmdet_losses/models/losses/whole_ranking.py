@@ -5,8 +5,6 @@ from torch import nn
 from .contract import check_classification_call, check_reduction
 
 
-
-
 class WholeRankingLoss(nn.Module):
     """Base of the classification losses that score one ranking of every (anchor, class) entry of
     a call as a whole (AP-Loss, the Two-way loss, UniLoss): sigmoid scores, targets from mmdet's
