@@ -7,9 +7,10 @@ from .contract import check_classification_call, check_reduction
 
 class WholeRankingLoss(nn.Module):
     """Base of the classification losses that score one ranking of every (anchor, class) entry of
-    a call as a whole (AP-Loss, the Two-way loss, UniLoss): sigmoid scores, targets from mmdet's
-    labels by ``ranking_targets``, one value per call. Subclasses implement ``loss(cls_score,
-    targets)``.
+    a call as a whole (AP-Loss, AUC-Loss, the Two-way loss, UniLoss): sigmoid scores, targets from
+    mmdet's labels by ``ranking_targets``, one value per call. ``ranking='global'`` lets a subclass
+    that can rank across processes do so (``group()`` gives the process group). Subclasses
+    implement ``loss(cls_score, targets)``.
     """
 
     def __init__(self, use_sigmoid: bool = True, loss_weight: float = 1.0, ranking: str = 'local'):
