@@ -2,7 +2,7 @@
 Difficulty", ICCV 2019).
 
 Binary cross-entropy per class whose terms are scaled by how a class's score compares with an
-"anchor probability" taken from the same sample (seed eq. 1), with ``q = sigmoid(logit)``:
+"anchor probability" taken from the same sample (the paper's eq. 1), with ``q = sigmoid(logit)``:
 
     l = -(1 - q + q_pos)^g_t * p * log(q) - (1 + q - q_neg)^g_b * (1 - p) * log(1 - q)
 
@@ -11,10 +11,10 @@ Binary cross-entropy per class whose terms are scaled by how a class's score com
     mode 'both' (eq. 4): both anchors, g_t = g_b = gamma
 
 So a target class scored below q_pos, or a background class scored above q_neg, costs more than
-its BCE (seed Figure 1), and less otherwise. The anchors are constants (no gradient flows through
+its BCE (paper Figure 1), and less otherwise. The anchors are constants (no gradient flows through
 them), shifted by ``slack`` (q_pos + slack <= 1, q_neg - slack >= 0) as in the authors' code. A
 sample without a target class (a background anchor in detection) uses q_neg = 0; one without a
-negative class uses q_pos = 0. 'neg' is the default: the best of the three in seed Table 1.
+negative class uses q_pos = 0. 'neg' is the default: the best of the three in the paper's Table 1.
 """
 import torch
 import torch.nn.functional as F

@@ -2,15 +2,15 @@
 Balanced Object Detection").
 
 For a positive sample with classification loss ``c`` and regression loss ``l``, the Harmonic loss
-weights each task by how well the other one does (seed eq. 1, with beta_c = exp(-c), beta_r = exp(-l)):
+weights each task by how well the other one does (paper eq. 1, with beta_c = exp(-c), beta_r = exp(-l)):
 
     L = (1 + exp(-l)) * c + (1 + exp(-c)) * l
 
-By default gradients flow through the factors, as the seed's gradient analysis assumes: with
+By default gradients flow through the factors, as the paper's gradient analysis assumes: with
 ``c = -log p`` it gives ``dL/dt = (1 + p + exp(-l) log p) dl/dt`` for a regression offset t (eq. 5)
 and ``dL/dp = l - (1 + exp(-l)) / p`` (eq. 10).
 
-The Harmonic IoU loss of a box is ``(1 + IoU)^gamma * (1 - IoU)`` (seed eq. 11). It decreases with
+The Harmonic IoU loss of a box is ``(1 + IoU)^gamma * (1 - IoU)`` (paper eq. 11). It decreases with
 IoU on [0, 1] only for 0 < gamma <= 1 (eqs. 12-13), so other gammas are refused.
 """
 import torch
@@ -82,6 +82,6 @@ def hiou_loss(pred: torch.Tensor, target: torch.Tensor, gamma: float = 0.8,
     """
     if not 0 < gamma <= 1:
         raise ValueError(f'hiou_loss: gamma must be in (0, 1] (the loss must fall as IoU rises, '
-                         f'seed eq. 13), got {gamma}')
+                         f'eq. 13 of the paper), got {gamma}')
     iou = aligned_iou(pred, target, eps)
     return (1 + iou) ** gamma * (1 - iou)

@@ -1,4 +1,4 @@
-"""Anchor Loss against seed eqs. 1-4 and the seed's Figure 1 property."""
+"""Anchor Loss against the paper's eqs. 1-4 and the paper's Figure 1 property."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -39,7 +39,7 @@ def test_figure1_background_term_exceeds_bce_exactly_above_q_neg():
 
 
 @pytest.mark.parametrize('mode', ['pos', 'neg', 'both'])
-def test_each_mode_matches_seed_eqs_2_to_4(mode):
+def test_each_mode_matches_paper_eqs_2_to_4(mode):
     generator = torch.Generator().manual_seed(0)
     logits = torch.randn(50, 6, generator=generator, dtype=torch.float64, requires_grad=True)
     labels = torch.randint(7, (50,), generator=generator)   # 6 = background

@@ -205,26 +205,26 @@ def test_fractional_float_targets_are_refused():
         ap_loss(torch.zeros(3), torch.tensor([0.0, 0.5, 1.0]))
 
 
-def smoothed_ap_loss_seed_eq14(theta):
+def smoothed_ap_loss_paper_eq14(theta):
     t1, t2 = theta
     sig = torch.sigmoid
     return 0.5 * (sig(-t1) / (1 + sig(-t1) + sig(t2 - 4 * t1))
                   + sig(3 * t1 - t2) / (1 + sig(4 * t1 - t2) + sig(3 * t1 - t2)))
 
 
-def test_seed_section2_smoothed_gradient_descent_stalls_near_one_sixth():
+def test_paper_section2_smoothed_gradient_descent_stalls_near_one_sixth():
     theta = torch.tensor([2.0, 1.0], dtype=torch.float64, requires_grad=True)
     for _ in range(5000):
-        (grad,) = torch.autograd.grad(smoothed_ap_loss_seed_eq14(theta), theta)
+        (grad,) = torch.autograd.grad(smoothed_ap_loss_paper_eq14(theta), theta)
         with torch.no_grad():
             theta -= grad
-    value = smoothed_ap_loss_seed_eq14(theta).item()
+    value = smoothed_ap_loss_paper_eq14(theta).item()
     assert theta[0] > theta[1] > 0
     assert abs(value - 1 / 6) < 1e-3
 
 
-def test_seed_section2_error_driven_update_reaches_zero_in_finite_steps():
-    """Seed Proposition 1 on the seed's example: samples (0, 0) negative, (1, 0) and (-3, 1)
+def test_paper_section2_error_driven_update_reaches_zero_in_finite_steps():
+    """The paper's Proposition 1 on its example: samples (0, 0) negative, (1, 0) and (-3, 1)
     positive, linear model s = f1 th1 + f2 th2, started where smoothed descent stalls."""
     features = torch.tensor([[0.0, 0.0], [1.0, 0.0], [-3.0, 1.0]], dtype=torch.float64)
     targets = torch.tensor([0, 1, 1])

@@ -1,4 +1,4 @@
-"""Harmonic loss and Harmonic IoU loss against the seed's closed-form gradients."""
+"""Harmonic loss and Harmonic IoU loss against the paper's closed-form gradients."""
 import pytest
 import torch
 
@@ -16,7 +16,7 @@ def smooth_l1(t, beta=1.0):
     return torch.where(t.abs() < beta, 0.5 * t ** 2 / beta, t.abs() - 0.5 * beta)
 
 
-def test_seed_eq5_regression_gradient_is_supervised_by_the_score():
+def test_paper_eq5_regression_gradient_is_supervised_by_the_score():
     p, t = random_points()
     reg = smooth_l1(t)
     loss = harmonic_loss(-torch.log(p), reg)
@@ -26,7 +26,7 @@ def test_seed_eq5_regression_gradient_is_supervised_by_the_score():
     torch.testing.assert_close(grad_t, expected.detach(), rtol=1e-12, atol=1e-12)
 
 
-def test_seed_eq10_score_gradient():
+def test_paper_eq10_score_gradient():
     p, t = random_points(seed=1)
     reg = smooth_l1(t)
     loss = harmonic_loss(-torch.log(p), reg)
@@ -51,7 +51,7 @@ def test_detach_factors_changes_exactly_the_factor_gradients():
 
 
 @pytest.mark.parametrize('gamma', [0.2, 0.5, 0.8, 1.0])
-def test_seed_eq12_hiou_gradient_and_monotonicity(gamma):
+def test_paper_eq12_hiou_gradient_and_monotonicity(gamma):
     iou = torch.linspace(0, 1, 1001, dtype=torch.float64, requires_grad=True)
     loss = (1 + iou) ** gamma * (1 - iou)
     (grad,) = torch.autograd.grad(loss.sum(), iou)

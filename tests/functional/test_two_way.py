@@ -45,7 +45,7 @@ def test_equals_the_written_out_definition(T_pos, T_neg):
 
 
 def test_invariant_to_a_constant_added_to_every_logit():
-    """Seed eq. (iii) with eps_P = eps_N."""
+    """The paper's eq. (iii) with eps_P = eps_N."""
     generator = torch.Generator().manual_seed(1)
     logits = torch.randn(20, 5, generator=generator, dtype=torch.float64)
     targets = torch.randint(0, 2, (20, 5), generator=generator)
@@ -55,7 +55,7 @@ def test_invariant_to_a_constant_added_to_every_logit():
 
 
 def test_separate_shifts_act_as_one_margin():
-    """Seed eq. (iii): shifting positives by eps_P and negatives by eps_N adds eps_N - eps_P inside
+    """Paper eq. (iii): shifting positives by eps_P and negatives by eps_N adds eps_N - eps_P inside
     the softplus. Two identical rows: no column has both a positive and a negative, so only the
     sample-wise term remains."""
     generator = torch.Generator().manual_seed(3)
@@ -69,7 +69,7 @@ def test_separate_shifts_act_as_one_margin():
                                F.softplus(z + eps_neg - eps_pos), rtol=1e-12, atol=1e-12)
 
 
-def test_gradient_of_a_positive_matches_seed_eq_v():
+def test_gradient_of_a_positive_matches_paper_eq_v():
     """One sample, T_N = 1, T_P = T: the sample-wise gradient for a positive logit is
     -sigmoid(logsumexp_N x + T logsumexp_P(-x / T)) * softmax_P(-x / T)."""
     T = 4.0

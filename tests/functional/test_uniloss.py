@@ -1,4 +1,4 @@
-"""UniLoss: each piece (re-expression, relaxation, anchors, interpolation), the seed's Table 1 trend
+"""UniLoss: each piece (re-expression, relaxation, anchors, interpolation), the paper's Table 1 trend
 and training on the metric it targets."""
 import pytest
 import torch
@@ -73,7 +73,7 @@ def test_relaxation_and_interpolation():
 
 
 def table_1_correlations(seed=4, problems=150, fractions=(0, 1 / 128, 1 / 8, 1 / 2)):
-    """Seed Table 1's experiment on random binary-AP problems of 48 items: for each Hamming distance
+    """The experiment of paper Table 1 on random binary-AP problems of 48 items: for each Hamming distance
     (a fraction of the bits) from the signs the anchors were built at, the rank correlation between
     the interpolated and the true AP of configurations at that distance. docs/classification_losses.md
     quotes its output."""
@@ -97,9 +97,9 @@ def table_1_correlations(seed=4, problems=150, fractions=(0, 1 / 128, 1 / 8, 1 /
     return correlations
 
 
-def test_interpolator_tracks_the_metric_near_training_configurations_seed_table_1():
+def test_interpolator_tracks_the_metric_near_training_configurations_paper_table_1():
     """The interpolated AP ranks configurations like the true AP when they are close to those seen
-    in training, and ever less so when far (seed Table 1: rank correlation 0.98 at distance 0, 0.92
+    in training, and ever less so when far (paper Table 1: rank correlation 0.98 at distance 0, 0.92
     at 1/128 of the bits, 0.35 at 1/8, 0.15 at 1/2)."""
     correlations = table_1_correlations()
     assert correlations[0] > 0.95 and correlations[1] > 0.9, correlations

@@ -22,7 +22,7 @@ class AnchorLoss(nn.Module):
         use_sigmoid (bool): Must be True (per-class scores, no background channel).
         gamma (float): Modulation exponent, >= 0. Default 0.5.
         slack (float): Shift of the anchor probability, in [0, 1). Default 0.05.
-        mode (str): 'pos', 'neg' (default) or 'both' (seed eqs. 2-4).
+        mode (str): 'pos', 'neg' (default) or 'both' (the paper's eqs. 2-4).
         reduction (str): 'none', 'mean' or 'sum'. Default 'mean'.
         loss_weight (float): Multiplies the loss. Default 1.0.
     """
