@@ -41,7 +41,7 @@ class _AUCLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, scores, targets, delta, group):
-        positives = RankingPositives('auc_loss', scores, targets, delta, group)
+        positives = RankingPositives('auc_loss', scores, targets, delta, group, count_negatives=True)
         m, n = positives.sorted_scores.numel(), positives.negative_count
         if m == 0 or n == 0:
             ctx.save_for_backward(torch.zeros_like(scores))

@@ -68,8 +68,8 @@ class RankingPositives:
     (``group=None``) or those of every process of ``group``.
 
     After construction every process of the group holds the same ``sorted_scores`` (m,) and
-    ``false_positives`` (m,) (float64, on the scores' device) and ``negative_count`` (the number of
-    negatives of the whole ranking), and ``local_positions``: where each of its own positives
+    ``false_positives`` (m,) (float64, on the scores' device), with ``count_negatives`` also
+    ``negative_count`` (the number of negatives of the whole ranking), and ``local_positions``: where each of its own positives
     (``local_index``, ascending flat index) stands among the m sorted ones.
 
     Args:
@@ -78,9 +78,12 @@ class RankingPositives:
         targets (Tensor): Integer targets of the same shape, 1 / 0 / -1.
         delta (float): The step function's half-width.
         group: None, or a process group, e.g. ``torch.distributed.group.WORLD``.
+        count_negatives (bool): Also count the negatives of the whole ranking (an extra pass over
+            the targets; AUC-Loss needs it, AP-Loss does not).
     """
 
-    def __init__(self, name: str, scores: torch.Tensor, targets: torch.Tensor, delta: float, group=None):
+    def __init__(self, name: str, scores: torch.Tensor, targets: torch.Tensor, delta: float, group=None,
+                 count_negatives: bool = False):
         self.rank, self.world_size = check_group(name, group) if group is not None else (0, 1)
         self.name = name
         flat_scores = scores.detach().reshape(-1)
@@ -109,13 +112,13 @@ class RankingPositives:
             local_sums = torch.zeros_like(self.sorted_scores)
             # The kernel names itself; the user called `name`.
             error = ValueError(re.sub(r'^\w+: ', f'{name}: ', str(caught)))
-        negatives = (flat_targets == 0).sum().to(torch.float64)
+        negatives = (flat_targets == 0).sum().to(torch.float64) if count_negatives else local_sums.new_zeros(())
         summed = torch.cat([local_sums, torch.stack([negatives, local_sums.new_tensor(error is not None)])])
         if group is not None:
             dist.all_reduce(summed, group=group)
         _raise(name, error, int(summed[-1].item()))
         self.false_positives = summed[:-2]
-        self.negative_count = int(summed[-2].item())
+        self.negative_count = int(summed[-2].item()) if count_negatives else None
 
     def _gather(self, local: torch.Tensor, error: Optional[ValueError], group):
         """Every process's positive count and scores, in process order (two all-gathers)."""

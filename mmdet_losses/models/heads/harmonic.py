@@ -1,9 +1,8 @@
-from typing import List, Tuple
+from typing import Tuple
 
 from torch import Tensor
 
 from ...functional import harmonic_terms
-from .checks import check_predictions
 
 
 class HarmonicLossMixin:
@@ -18,10 +17,6 @@ class HarmonicLossMixin:
     def __init__(self, *args, detach_factors: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.detach_factors = detach_factors
-
-    def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor], *args, **kwargs) -> dict:
-        check_predictions(self, cls_scores, bbox_preds)
-        return super().loss_by_feat(cls_scores, bbox_preds, *args, **kwargs)
 
     def harmonic_losses(self, positive_cls_loss: Tensor, negative_cls_loss: Tensor,
                         positive_box_loss: Tensor, avg_factor: float) -> Tuple[Tensor, Tensor]:

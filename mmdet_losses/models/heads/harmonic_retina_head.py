@@ -1,7 +1,10 @@
+from typing import List
+
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.registry import MODELS
 from torch import Tensor
 
+from .checks import check_predictions
 from .harmonic import HarmonicLossMixin
 from .positive_box_loss import positive_box_loss
 
@@ -26,6 +29,10 @@ class HarmonicRetinaHead(HarmonicLossMixin, RetinaHead):
             paper's analysis differentiates through them. Default False.
         *args, **kwargs: As ``RetinaHead``.
     """
+
+    def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor], *args, **kwargs) -> dict:
+        check_predictions(self, cls_scores, bbox_preds)
+        return super().loss_by_feat(cls_scores, bbox_preds, *args, **kwargs)
 
     def loss_by_feat_single(self, cls_score: Tensor, bbox_pred: Tensor, anchors: Tensor,
                             labels: Tensor, label_weights: Tensor, bbox_targets: Tensor,

@@ -41,7 +41,7 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
     add_score(self, window_of(sorted, p[k], delta), p[k]);
   }
   const std::vector<double> positives_above = false_positive_sums(p, m, delta, self);
-  PositiveRanking out{std::vector<double>(m), {}, {}, 0.0};
+  PositiveRanking out{std::vector<double>(m), {}, 0.0};
   std::vector<double> w(m);
   double running_max = -1.0;
   double sum_iprec = 0.0;
@@ -64,9 +64,7 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
     sum_iprec += iprec;
     w[i] = c / rank;
   }
-  const std::vector<double> prefixes = weight_prefixes(p, w.data(), m);
-  out.w_prefix.assign(prefixes.begin(), prefixes.begin() + (m + 1));
-  out.wp_prefix.assign(prefixes.begin() + (m + 1), prefixes.end());
+  out.prefixes = weight_prefixes(p, w.data(), m);
   out.loss = 1.0 - sum_iprec / static_cast<double>(m);
   return out;
 }

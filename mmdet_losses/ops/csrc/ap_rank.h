@@ -134,8 +134,7 @@ std::vector<double> false_positive_sums(const double* p, int64_t m, double delta
 
 struct PositiveRanking {
   std::vector<double> iprec;      // interpolated (or plain) precision of each sorted positive
-  std::vector<double> w_prefix;   // m + 1 prefix sums of w_i = c_i / rank(i)
-  std::vector<double> wp_prefix;  // m + 1 prefix sums of w_i * p[i]
+  std::vector<double> prefixes;   // weight_prefixes of w_i = c_i / rank(i): what pass 2 takes
   double loss;                    // 1 - mean(iprec)
 };
 

@@ -286,10 +286,9 @@ struct CpuKernel {
 
     // Pass 2 writes the negatives' gradients and 0 elsewhere; finish_positives then fills in the
     // positives.
-    std::vector<double> prefixes(ranking.w_prefix);
-    prefixes.insert(prefixes.end(), ranking.wp_prefix.begin(), ranking.wp_prefix.end());
     at::Tensor grad = at::empty_like(scores);
-    write_negative_sums(s, t, chunks, table.view(), prefixes.data(), delta, 1.0 / static_cast<double>(m),
+    write_negative_sums(s, t, chunks, table.view(), ranking.prefixes.data(), delta,
+                        1.0 / static_cast<double>(m),
                         grad.mutable_data_ptr<score_t>(), windows.get());
     const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
     return {loss, grad};

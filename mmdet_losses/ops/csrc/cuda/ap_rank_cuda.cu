@@ -343,10 +343,8 @@ struct CudaKernel {
     const double* p = host_p.const_data_ptr<double>();
     const PositiveRanking ranking = rank_positives(
         p, m, delta, interpolated, mmdet_losses::false_positive_sums(p, m, delta, slots_of(host_slots, m)));
-    std::vector<double> prefixes(ranking.w_prefix);
-    prefixes.insert(prefixes.end(), ranking.wp_prefix.begin(), ranking.wp_prefix.end());
     at::Tensor grad = at::empty_like(scores);
-    write_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid, delta, prefixes,
+    write_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid, delta, ranking.prefixes,
                                        1.0 / static_cast<double>(m), grad, state);
     const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
     return {loss, grad};
