@@ -48,7 +48,8 @@ from torch.utils.cpp_extension import BuildExtension, CppExtension, CUDAExtensio
 def extension():
     sources = [str(CSRC / 'ap_rank.cpp'), str(CSRC / 'cpu' / 'ap_rank_cpu.cpp')]
     # at::parallel_for is a header template: without -fopenmp here it silently runs on one thread.
-    cxx_flags = ['-O3', '-fopenmp']
+    # The kernels use C++20, which torch < 2.13 does not pass by default.
+    cxx_flags = ['-O3', '-fopenmp', '-std=c++20']
     if CUDA_HOME is None:
         print('mmdet_losses: building the CPU kernel only (no nvcc found, or FORCE_CUDA=0)')
         return CppExtension('mmdet_losses._C', sources, extra_compile_args={'cxx': cxx_flags},
@@ -61,7 +62,7 @@ def extension():
         'mmdet_losses._C',
         sources + [str(CSRC / 'cuda' / 'ap_rank_cuda.cu')],
         define_macros=[('WITH_CUDA', None)],
-        extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3']},
+        extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3', '-std=c++20']},
         extra_link_args=['-fopenmp'],
     )
 

@@ -249,3 +249,18 @@ def test_reference_with_the_official_pruning_gives_the_same_result(interpolated)
     kwargs = dict(interpolated=interpolated, delta=0.5)
     assert_matches(loss_and_grad(ap_loss_reference, scores, targets, prune=True, **kwargs),
                    loss_and_grad(ap_loss_reference, scores, targets, **kwargs), rtol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize('interpolated', [True, False])
+def test_cuda_matches_the_reference(dtype, interpolated):
+    scores, targets = random_problem(20_000, seed=3, dtype=dtype)
+    # A loss weight other than 1: the incoming gradient scales the saved update on the device.
+    actual = loss_and_grad(lambda s, t: 0.5 * ap_loss(s, t, interpolated=interpolated),
+                           scores.cuda(), targets.cuda())
+    expected = loss_and_grad(lambda s, t: 0.5 * ap_loss_reference(s, t, interpolated=interpolated),
+                             scores.double(), targets)
+    assert actual[0].device.type == 'cuda' and actual[1].dtype == dtype
+    assert_matches((actual[0].cpu().double(), actual[1].cpu().double()), expected,
+                   rtol=1e-12 if dtype == torch.float64 else 1e-2 if dtype != torch.float32 else 1e-5)

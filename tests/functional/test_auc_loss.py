@@ -73,3 +73,19 @@ def test_bad_inputs():
         auc_loss(torch.tensor([float('inf'), 0.0, 1.0]), torch.tensor([1, 0, 0]))
     with pytest.raises(ValueError, match='got 3 at flat index 2'):
         auc_loss(torch.zeros(3), torch.tensor([1, 0, 3]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+@pytest.mark.parametrize('grid', [None, 0.25])
+def test_cuda_matches_the_pairwise_loop(grid):
+    generator = torch.Generator().manual_seed(5)
+    scores = torch.randn(300, generator=generator, dtype=torch.float64) * 2
+    if grid is not None:
+        scores = (scores / grid).round() * grid
+    targets = torch.randint(-1, 2, (300,), generator=generator)
+    cuda_scores = scores.cuda().requires_grad_()
+    loss = auc_loss(cuda_scores, targets.cuda(), 0.5)
+    (2.0 * loss).backward()
+    expected_loss, expected_grad = pairwise_loop(scores, targets, 0.5)
+    torch.testing.assert_close(loss.cpu(), expected_loss, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(cuda_scores.grad.cpu(), 2.0 * expected_grad, rtol=1e-12, atol=1e-14)

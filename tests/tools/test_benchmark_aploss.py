@@ -31,3 +31,4 @@ def test_rejects_bad_sizes(benchmark_tool):
         benchmark_tool.main(['--sizes', '10:20'])
     with pytest.raises(SystemExit):
         benchmark_tool.main(['--sizes', 'big'])
+

@@ -82,6 +82,8 @@ std::vector<double> weight_prefixes(const double* p, const double* w, int64_t m)
 
 GridTable::GridTable(const double* p, int64_t m)
     : m(m), cells(4 * m), cells_per_unit(static_cast<double>(4 * m) / (p[m - 1] - p[0])) {
+  TORCH_CHECK_VALUE(m <= std::numeric_limits<int32_t>::max() / 4, "ap_rank: at most ",
+                    std::numeric_limits<int32_t>::max() / 4, " positives are supported, got ", m);
   if (!std::isfinite(cells_per_unit)) {
     cells = 0;
     cells_per_unit = 0.0;
@@ -91,7 +93,7 @@ GridTable::GridTable(const double* p, int64_t m)
   for (int64_t k = 0; k < m; ++k) {
     ++cell_start[cell_function.cell_of(p[k]) + 1];
   }
-  int64_t most = 0;
+  int32_t most = 0;
   for (int64_t c = 1; c < cells + 2; ++c) {
     most = std::max(most, cell_start[c]);
     cell_start[c] += cell_start[c - 1];

@@ -59,7 +59,7 @@ struct SortedScores {
 struct GridScores {
   const double* p;            // m sorted scores, then window entries of +inf
   int64_t m;
-  const int64_t* cell_start;  // cells + 2 entries: the first positive of each cell, then m
+  const int32_t* cell_start;  // cells + 2 entries: the first positive of each cell, then m
   int64_t cells;              // the cell index of a score is in [0, cells]
   double cells_per_unit;
   int64_t window;
@@ -82,7 +82,7 @@ struct GridScores {
 // empty or too narrow to divide.
 struct GridTable {
   std::vector<double> padded_p;
-  std::vector<int64_t> cell_start;
+  std::vector<int32_t> cell_start;  // int32: half the bytes that the CUDA blocks copy
   int64_t m = 0;
   int64_t cells = 0;
   double cells_per_unit = 0.0;

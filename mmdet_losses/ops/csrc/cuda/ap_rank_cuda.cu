@@ -1,11 +1,13 @@
 // CUDA kernels of mmdet_losses::ap_rank and its two public passes: the passes over all N entries
 // run on the GPU; the O(|P| log |P|) per-positive step runs on the host (rank_positives, shared
 // with the CPU kernel).
-//   pass 0  find_positives:      targets only; checks them, gathers the positives' indices
+//   pass 0  count_positives:     targets only; checks and counts them
+//           gather_positives:    targets only; the positives' indices into an m-entry buffer
 //   pass 1  bin_negatives:       checks every entry, bins each negative into the difference arrays
 //   pass 2  write_negative_sums: writes every entry once (the gradient, in ap_rank)
 // Passes 1 and 2 search the positives through the same cell grid as the CPU kernel, and keep the
-// positives, the grid and their slots or prefix sums in shared memory when they fit.
+// positives, the grid and their slots or prefix sums in shared memory when they fit and each block
+// has enough entries to repay copying them there.
 #include "../ap_rank.h"
 
 #include <ATen/ATen.h>
@@ -15,9 +17,14 @@
 #include <cooperative_groups.h>
 #include <torch/library.h>
 
+#include <cooperative_groups/reduce.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <mutex>
+#include <set>
+#include <utility>
 
 namespace mmdet_losses {
 namespace {
@@ -27,26 +34,43 @@ namespace cg = cooperative_groups;
 constexpr int kThreads = 256;
 constexpr unsigned long long kNotFound = ~0ull;
 // state[]: the number of positives, the first invalid target's index, the first non-finite
-// score's index.
-enum State { kPositives = 0, kBadTarget = 1, kNonFinite = 2, kStateSize = 3 };
+// score's index, the positives gathered so far.
+enum State { kPositives = 0, kBadTarget = 1, kNonFinite = 2, kGathered = 3, kStateSize = 4 };
 
 template <typename target_t>
-__global__ void find_positives(int64_t n, const target_t* __restrict__ t, int64_t* __restrict__ index,
-                               unsigned long long* __restrict__ state) {
+__global__ void count_positives(int64_t n, const target_t* __restrict__ t, unsigned long long* __restrict__ state) {
+  unsigned long long positives = 0;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < n; j += stride) {
     const int64_t v = static_cast<int64_t>(t[j]);
     if (v == 1) {
+      ++positives;
+    } else if (v != 0 && v != -1) {
+      atomicMin(&state[kBadTarget], static_cast<unsigned long long>(j));
+    }
+  }
+  const cg::thread_block_tile<32> warp = cg::tiled_partition<32>(cg::this_thread_block());
+  positives = cg::reduce(warp, positives, cg::plus<unsigned long long>());
+  if (warp.thread_rank() == 0 && positives > 0) {
+    atomicAdd(&state[kPositives], positives);
+  }
+}
+
+// Writes the flat index of every positive into index[0, m), in no particular order.
+template <typename target_t>
+__global__ void gather_positives(int64_t n, const target_t* __restrict__ t, int64_t* __restrict__ index,
+                                 unsigned long long* __restrict__ state) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < n; j += stride) {
+    if (static_cast<int64_t>(t[j]) == 1) {
       // One atomic per warp for all its positives.
       const cg::coalesced_group group = cg::coalesced_threads();
       unsigned long long base = 0;
       if (group.thread_rank() == 0) {
-        base = atomicAdd(&state[kPositives], static_cast<unsigned long long>(group.size()));
+        base = atomicAdd(&state[kGathered], static_cast<unsigned long long>(group.size()));
       }
       base = group.shfl(base, 0);
       index[base + group.thread_rank()] = j;
-    } else if (v != 0 && v != -1) {
-      atomicMin(&state[kBadTarget], static_cast<unsigned long long>(j));
     }
   }
 }
@@ -59,35 +83,50 @@ struct PendingSlot {
   double total = 0.0;
 };
 
-__device__ inline void flush_lo(const PendingSlot& run, const RankSlots& slots) {
-  if (run.slot >= 0) {
-    atomicAdd(&slots.full[run.slot], run.count);
-    atomicAdd(&slots.count[run.slot], run.count);
-    atomicAdd(&slots.total[run.slot], run.total);
+// Adds a run to the slots (kLow: at its window's lo, else subtracts it at hi). The lanes of a warp
+// flushing runs of the same slot add them up first and one of them does the atomics: with
+// clustered scores every thread's runs land in the same few slots.
+template <bool kLow>
+__device__ inline void flush(const PendingSlot& run, const RankSlots& slots) {
+  if (run.slot < 0) {
+    return;
+  }
+  const cg::coalesced_group peers = cg::labeled_partition(cg::coalesced_threads(), static_cast<int>(run.slot));
+  double count = run.count;
+  double total = run.total;
+  if (peers.size() > 1) {
+    count = cg::reduce(peers, count, cg::plus<double>());
+    total = cg::reduce(peers, total, cg::plus<double>());
+  }
+  if (peers.thread_rank() != 0) {
+    return;
+  }
+  if constexpr (kLow) {
+    atomicAdd(&slots.full[run.slot], count);
+    atomicAdd(&slots.count[run.slot], count);
+    atomicAdd(&slots.total[run.slot], total);
+  } else {
+    atomicAdd(&slots.count[run.slot], -count);
+    atomicAdd(&slots.total[run.slot], -total);
   }
 }
 
-__device__ inline void flush_hi(const PendingSlot& run, const RankSlots& slots) {
-  if (run.slot >= 0) {
-    atomicAdd(&slots.count[run.slot], -run.count);
-    atomicAdd(&slots.total[run.slot], -run.total);
-  }
-}
-
-// Shared memory of a block, in 8-byte words: the grid (m + window padded scores, cells + 2 cell
-// starts; none without positives), then the kernel's own arrays.
+// Shared memory of a block, in 8-byte words: the grid (m + window padded scores, then cells + 2
+// int32 cell starts rounded up to whole words; none without positives), then the kernel's own
+// arrays.
 __host__ __device__ inline int64_t grid_words(const GridScores& grid) {
-  return grid.m > 0 ? grid.m + grid.window + grid.cells + 2 : 0;
+  return grid.m > 0 ? grid.m + grid.window + (grid.cells + 3) / 2 : 0;
 }
 
 // The grid with its arrays copied into `words` (grid_words(grid) of them) by the whole block.
 __device__ GridScores grid_in_shared(const GridScores& grid, double* words) {
   const int64_t scores = grid.m > 0 ? grid.m + grid.window : 0;
-  auto* cell_start = reinterpret_cast<int64_t*>(words + scores);
+  const int64_t starts = grid.m > 0 ? grid.cells + 2 : 0;
+  auto* cell_start = reinterpret_cast<int32_t*>(words + scores);
   for (int64_t k = threadIdx.x; k < scores; k += blockDim.x) {
     words[k] = grid.p[k];
   }
-  for (int64_t k = threadIdx.x; k < grid_words(grid) - scores; k += blockDim.x) {
+  for (int64_t k = threadIdx.x; k < starts; k += blockDim.x) {
     cell_start[k] = grid.cell_start[k];
   }
   return {words, grid.m, cell_start, grid.cells, grid.cells_per_unit, grid.window};
@@ -130,20 +169,20 @@ __global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const ta
     }
     const Window w = window_of(grid, x, delta);
     if (w.lo != lo_run.slot) {
-      flush_lo(lo_run, out);
+      flush<true>(lo_run, out);
       lo_run = PendingSlot{w.lo, 0.0, 0.0};
     }
     lo_run.count += 1.0;
     lo_run.total += x;
     if (w.hi != hi_run.slot) {
-      flush_hi(hi_run, out);
+      flush<false>(hi_run, out);
       hi_run = PendingSlot{w.hi, 0.0, 0.0};
     }
     hi_run.count += 1.0;
     hi_run.total += x;
   }
-  flush_lo(lo_run, out);
-  flush_hi(hi_run, out);
+  flush<true>(lo_run, out);
+  flush<false>(hi_run, out);
   if constexpr (kShared) {
     __syncthreads();
     for (int64_t k = threadIdx.x; k < 3 * (m + 1); k += blockDim.x) {
@@ -194,12 +233,33 @@ __global__ void write_negative_sums(int64_t n, const score_t* __restrict__ s, co
   }
 }
 
-// The counters and flags the kernels left in `state`, copied to the host (a synchronisation).
-std::array<unsigned long long, kStateSize> read_state(const at::Tensor& state) {
-  const at::Tensor host = state.cpu();
+// Host copies of device tensors, all made by one synchronisation of the stream.
+template <size_t kCount>
+std::array<at::Tensor, kCount> copy_to_host(const std::array<at::Tensor, kCount>& tensors, cudaStream_t stream) {
+  std::array<at::Tensor, kCount> host;
+  for (size_t k = 0; k < kCount; ++k) {
+    host[k] = at::empty(tensors[k].sizes(), tensors[k].options().device(at::kCPU).pinned_memory(true));
+    host[k].copy_(tensors[k], /*non_blocking=*/true);
+  }
+  C10_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return host;
+}
+
+std::array<unsigned long long, kStateSize> state_values(const at::Tensor& host_state) {
   std::array<unsigned long long, kStateSize> values;
-  std::memcpy(values.data(), host.const_data_ptr<int64_t>(), sizeof(values));
+  std::memcpy(values.data(), host_state.const_data_ptr<int64_t>(), sizeof(values));
   return values;
+}
+
+// Lets a kernel use all of the device's shared memory: once per kernel and device, since setting
+// the attribute while another thread launches the same kernel is a race.
+void allow_all_shared_memory(const void* kernel, int device, int max_shared) {
+  static std::mutex mutex;
+  static std::set<std::pair<const void*, int>> done;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (done.insert({kernel, device}).second) {
+    C10_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, max_shared));
+  }
 }
 
 struct Launch {
@@ -214,28 +274,38 @@ struct Launch {
     stream = c10::cuda::getCurrentCUDAStream(device).stream();
   }
 
-  int blocks(int64_t n, int per_sm) const {
+  // A grid-stride launch over n entries: as many blocks as fit on the device at once, fewer for
+  // small n.
+  template <typename Kernel>
+  int blocks(Kernel kernel, int64_t n, size_t shared_bytes) const {
+    int per_sm = 0;
+    C10_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, shared_bytes));
     const int64_t needed = (n + kThreads - 1) / kThreads;
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(needed, static_cast<int64_t>(sms) * per_sm)));
   }
 
-  // Launches the kernel's shared-memory variant when `bytes` of dynamic shared memory can be had
-  // (raising its limit above the default 48 KiB when needed), else its global-memory variant.
+  // Launches the kernel's shared-memory variant when `words` 8-byte words of shared memory can be
+  // had and every block has at least as many entries to look up as it copies words, else its
+  // global-memory variant.
   template <typename SharedKernel, typename GlobalKernel, typename... Args>
-  void run(SharedKernel shared_variant, GlobalKernel global_variant, size_t bytes, int shared_blocks_per_sm,
-           int64_t n, Args... args) const {
+  void run(SharedKernel shared_variant, GlobalKernel global_variant, int64_t words, int64_t n,
+           Args... args) const {
+    const size_t bytes = static_cast<size_t>(words) * sizeof(double);
     if (bytes <= static_cast<size_t>(max_shared)) {
-      C10_CUDA_CHECK(cudaFuncSetAttribute(shared_variant, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(bytes)));
-      shared_variant<<<blocks(n, shared_blocks_per_sm), kThreads, bytes, stream>>>(n, args...);
-    } else {
-      global_variant<<<blocks(n, 8), kThreads, 0, stream>>>(n, args...);
+      allow_all_shared_memory(reinterpret_cast<const void*>(shared_variant), device, max_shared);
+      const int shared_blocks = blocks(shared_variant, n, bytes);
+      if (n >= words * shared_blocks) {
+        shared_variant<<<shared_blocks, kThreads, bytes, stream>>>(n, args...);
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+        return;
+      }
     }
+    global_variant<<<blocks(global_variant, n, 0), kThreads, 0, stream>>>(n, args...);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   }
 };
 
-// State buffer for the kernels: no positive counted, no invalid entry found.
+// State buffer for the kernels: no positive counted or gathered, no invalid entry found.
 at::Tensor new_state(const at::Tensor& like) {
   at::Tensor state = at::zeros({kStateSize}, like.options().dtype(at::kLong));
   state.narrow(0, kBadTarget, 2).fill_(-1);  // kNotFound as a bit pattern
@@ -273,26 +343,26 @@ struct DeviceGrid {
       table = GridTable(host_p.const_data_ptr<double>(), m);
     }
     padded_p = at::tensor(table.padded_p, at::dtype(at::kDouble)).to(like.options().dtype(at::kDouble));
-    cell_start = at::tensor(table.cell_start, at::dtype(at::kLong)).to(like.options().dtype(at::kLong));
+    cell_start = at::tensor(table.cell_start, at::dtype(at::kInt)).to(like.options().dtype(at::kInt));
     grid = table.view();
     grid.p = padded_p.const_data_ptr<double>();
-    grid.cell_start = cell_start.const_data_ptr<int64_t>();
+    grid.cell_start = cell_start.const_data_ptr<int32_t>();
   }
 };
 
-// Pass 1 on the device: checks every entry (reported in state) and returns the 3 (m + 1) summed
-// slots on the host.
+// Pass 1 on the device: checks every entry (raises for an invalid one) and returns the 3 (m + 1)
+// summed slots on the host.
 template <typename score_t, typename target_t>
 at::Tensor bin_on_device(const Launch& launch, const at::Tensor& scores, const at::Tensor& targets,
                          const GridScores& grid, double delta, at::Tensor& state) {
   const int64_t m = grid.m;
   at::Tensor slots = at::zeros({3 * (m + 1)}, scores.options().dtype(at::kDouble));
-  const size_t bytes = static_cast<size_t>(grid_words(grid) + 3 * (m + 1)) * sizeof(double);
-  launch.run(bin_negatives<score_t, target_t, true>, bin_negatives<score_t, target_t, false>, bytes, 2,
-             scores.numel(), scores.const_data_ptr<score_t>(), targets.const_data_ptr<target_t>(), grid,
-             delta, slots.data_ptr<double>(), state_pointer(state));
-  raise_if_invalid(read_state(state), scores, targets);
-  return slots.cpu();
+  launch.run(bin_negatives<score_t, target_t, true>, bin_negatives<score_t, target_t, false>,
+             grid_words(grid) + 3 * (m + 1), scores.numel(), scores.const_data_ptr<score_t>(),
+             targets.const_data_ptr<target_t>(), grid, delta, slots.data_ptr<double>(), state_pointer(state));
+  const auto [host_slots, host_state] = copy_to_host<2>({slots, state}, launch.stream);
+  raise_if_invalid(state_values(host_state), scores, targets);
+  return host_slots;
 }
 
 // Pass 2 on the device into `out` (scores' shape and dtype); prefixes: weight_prefixes on the host.
@@ -303,10 +373,10 @@ void write_on_device(const Launch& launch, const at::Tensor& scores, const at::T
                      at::Tensor& out, at::Tensor& state) {
   const at::Tensor device_prefixes =
       at::tensor(prefixes, at::dtype(at::kDouble)).to(scores.options().dtype(at::kDouble));
-  const size_t bytes = static_cast<size_t>(grid_words(grid) + prefixes.size()) * sizeof(double);
   launch.run(write_negative_sums<score_t, target_t, true>, write_negative_sums<score_t, target_t, false>,
-             bytes, 4, scores.numel(), scores.const_data_ptr<score_t>(), targets.const_data_ptr<target_t>(),
-             grid, delta, device_prefixes.const_data_ptr<double>(), scale, out.mutable_data_ptr<score_t>(),
+             grid_words(grid) + static_cast<int64_t>(prefixes.size()), scores.numel(),
+             scores.const_data_ptr<score_t>(), targets.const_data_ptr<target_t>(), grid, delta,
+             device_prefixes.const_data_ptr<double>(), scale, out.mutable_data_ptr<score_t>(),
              state_pointer(state));
 }
 
@@ -315,22 +385,39 @@ RankSlots slots_of(at::Tensor& host_slots, int64_t m) {
   return {base, base + (m + 1), base + 2 * (m + 1)};
 }
 
+// The flat indices of the positives, ascending, after checking every target (raises for an
+// invalid one). Counts them first, so that the index buffer holds m entries, not n.
+template <typename target_t>
+at::Tensor positive_indices(const Launch& launch, const at::Tensor& targets, at::Tensor& state) {
+  const int64_t n = targets.numel();
+  const target_t* t = targets.const_data_ptr<target_t>();
+  count_positives<target_t><<<launch.blocks(count_positives<target_t>, n, 0), kThreads, 0, launch.stream>>>(
+      n, t, state_pointer(state));
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  const auto found = state_values(copy_to_host<1>({state}, launch.stream)[0]);
+  if (found[kBadTarget] != kNotFound) {
+    const int64_t at_index = static_cast<int64_t>(found[kBadTarget]);
+    raise_bad_target(at_index, targets.view(-1)[at_index].item<int64_t>());
+  }
+  const int64_t m = static_cast<int64_t>(found[kPositives]);
+  at::Tensor index = at::empty({m}, targets.options().dtype(at::kLong));
+  if (m > 0) {
+    gather_positives<target_t><<<launch.blocks(gather_positives<target_t>, n, 0), kThreads, 0, launch.stream>>>(
+        n, t, index.data_ptr<int64_t>(), state_pointer(state));
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  }
+  return std::get<0>(index.sort());
+}
+
 struct CudaKernel {
   template <typename score_t, typename target_t>
   static std::tuple<at::Tensor, at::Tensor> ap_rank(const at::Tensor& scores, const at::Tensor& targets,
                                                     double delta, bool interpolated) {
     const c10::cuda::CUDAGuard guard(scores.device());
-    const int64_t n = scores.numel();
     const Launch launch(scores);
     at::Tensor state = new_state(targets);
-    at::Tensor index = at::empty({std::max<int64_t>(n, 1)}, targets.options().dtype(at::kLong));
-    find_positives<target_t><<<launch.blocks(n, 8), kThreads, 0, launch.stream>>>(
-        n, targets.const_data_ptr<target_t>(), index.data_ptr<int64_t>(), state_pointer(state));
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-    const auto found = read_state(state);
-    raise_if_invalid(found, scores, targets);
-    const int64_t m = static_cast<int64_t>(found[kPositives]);
-    const at::Tensor positive_index = std::get<0>(index.narrow(0, 0, m).sort());
+    const at::Tensor positive_index = positive_indices<target_t>(launch, targets, state);
+    const int64_t m = positive_index.numel();
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
     const at::Tensor host_p = sorted_scores.cpu();
     const DeviceGrid device_grid(host_p, scores);
@@ -373,8 +460,7 @@ struct CudaKernel {
                                          double delta) {
     const c10::cuda::CUDAGuard guard(scores.device());
     const Launch launch(scores);
-    const at::Tensor host_p = sorted_positives.cpu();
-    const at::Tensor host_w = weights.cpu();
+    const auto [host_p, host_w] = copy_to_host<2>({sorted_positives, weights}, launch.stream);
     const int64_t m = host_p.numel();
     const double* p = host_p.const_data_ptr<double>();
     const double* w = host_w.const_data_ptr<double>();
@@ -384,7 +470,7 @@ struct CudaKernel {
     at::Tensor sums = at::empty_like(scores);
     write_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid, delta,
                                        weight_prefixes(p, w, m), 1.0, sums, state);
-    raise_if_invalid(read_state(state), scores, targets);
+    raise_if_invalid(state_values(copy_to_host<1>({state}, launch.stream)[0]), scores, targets);
     return sums;
   }
 };
