@@ -15,16 +15,12 @@ def test_says_it_needs_a_gpu(exerciser):
         exerciser.main([])
 
 
-def test_limits_are_the_largest_counts_that_fit(exerciser, monkeypatch):
+def test_the_limit_is_the_largest_count_that_fits(exerciser, monkeypatch):
     words = 232448 // 8  # an H100's opt-in shared memory per block
     monkeypatch.setattr(torch.cuda, 'get_device_properties',
                         lambda device: type('Props', (), {'shared_memory_per_block_optin': words * 8}))
-    pass1, pass2 = exerciser.shared_limits('cuda')
+    limit = exerciser.shared_limit('cuda')
 
-    def pass1_words(m):
-        return (m + 1) + (4 * m + 3) // 2 + 3 * (m + 1)
-
-    def pass2_words(m):
+    def pass_words(m):  # the grid, then 2 (m + 1) words of slots (pass 1) or prefixes (pass 2)
         return (m + 1) + (4 * m + 3) // 2 + 2 * (m + 1)
-    assert pass1_words(pass1) <= words < pass1_words(pass1 + 1)
-    assert pass2_words(pass2) <= words < pass2_words(pass2 + 1)
+    assert pass_words(limit) <= words < pass_words(limit + 1)

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -32,6 +33,7 @@ namespace {
 namespace cg = cooperative_groups;
 
 constexpr int kThreads = 256;
+constexpr int kMaxSharedThreads = 1024;
 constexpr unsigned long long kNotFound = ~0ull;
 // state[]: the number of positives, the first invalid target's index, the first non-finite
 // score's index, the positives gathered so far.
@@ -79,34 +81,44 @@ __global__ void gather_positives(int64_t n, const target_t* __restrict__ t, int6
 // cluster (early in training most negatives share one window) this removes almost all atomics.
 struct PendingSlot {
   int64_t slot = -1;
-  double count = 0.0;
+  long long count = 0;
   double total = 0.0;
+};
+
+// The difference arrays of pass 1 (as RankSlots), counting in count_t: double in global memory,
+// int in shared memory, where integer atomics are native and a block's counts stay below 2^31.
+template <typename count_t>
+struct SlotArrays {
+  count_t* full;
+  count_t* count;
+  double* total;
 };
 
 // Adds a run to the slots (kLow: at its window's lo, else subtracts it at hi). The lanes of a warp
 // flushing runs of the same slot add them up first and one of them does the atomics: with
 // clustered scores every thread's runs land in the same few slots.
-template <bool kLow>
-__device__ inline void flush(const PendingSlot& run, const RankSlots& slots) {
+template <bool kLow, typename count_t>
+__device__ inline void flush(const PendingSlot& run, const SlotArrays<count_t>& slots) {
   if (run.slot < 0) {
     return;
   }
   const cg::coalesced_group peers = cg::labeled_partition(cg::coalesced_threads(), static_cast<int>(run.slot));
-  double count = run.count;
+  long long count = run.count;
   double total = run.total;
   if (peers.size() > 1) {
-    count = cg::reduce(peers, count, cg::plus<double>());
+    count = cg::reduce(peers, count, cg::plus<long long>());
     total = cg::reduce(peers, total, cg::plus<double>());
   }
   if (peers.thread_rank() != 0) {
     return;
   }
+  const auto counted = static_cast<count_t>(count);
   if constexpr (kLow) {
-    atomicAdd(&slots.full[run.slot], count);
-    atomicAdd(&slots.count[run.slot], count);
+    atomicAdd(&slots.full[run.slot], counted);
+    atomicAdd(&slots.count[run.slot], counted);
     atomicAdd(&slots.total[run.slot], total);
   } else {
-    atomicAdd(&slots.count[run.slot], -count);
+    atomicAdd(&slots.count[run.slot], -counted);
     atomicAdd(&slots.total[run.slot], -total);
   }
 }
@@ -132,28 +144,17 @@ __device__ GridScores grid_in_shared(const GridScores& grid, double* words) {
   return {words, grid.m, cell_start, grid.cells, grid.cells_per_unit, grid.window};
 }
 
-// Shared layout when kShared: the grid, then 3 x (m + 1) slots (full, count, total).
-template <typename score_t, typename target_t, bool kShared>
-__global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const target_t* __restrict__ t,
-                              GridScores grid, double delta, double* __restrict__ slots,
-                              unsigned long long* __restrict__ state) {
-  extern __shared__ double shared[];
+// Visits the entries j = first, first + stride, ... < n: checks each (reported in state) and adds
+// every negative that reaches a positive to the slots.
+template <typename score_t, typename target_t, typename count_t>
+__device__ inline void bin_entries(int64_t n, int64_t first, int64_t stride, const score_t* __restrict__ s,
+                                   const target_t* __restrict__ t, const GridScores& grid, double delta,
+                                   const SlotArrays<count_t>& slots, unsigned long long* __restrict__ state) {
   const int64_t m = grid.m;
-  double* block_slots = slots;
-  if constexpr (kShared) {
-    grid = grid_in_shared(grid, shared);
-    block_slots = shared + grid_words(grid);
-    for (int64_t k = threadIdx.x; k < 3 * (m + 1); k += blockDim.x) {
-      block_slots[k] = 0.0;
-    }
-    __syncthreads();
-  }
-  const RankSlots out{block_slots, block_slots + (m + 1), block_slots + 2 * (m + 1)};
   const double lowest = m > 0 ? grid.p[0] : 0.0;
   PendingSlot lo_run;
   PendingSlot hi_run;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < n; j += stride) {
+  for (int64_t j = first; j < n; j += stride) {
     const double x = static_cast<double>(s[j]);
     const int64_t v = static_cast<int64_t>(t[j]);
     if (!isfinite(x)) {
@@ -169,28 +170,59 @@ __global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const ta
     }
     const Window w = window_of(grid, x, delta);
     if (w.lo != lo_run.slot) {
-      flush<true>(lo_run, out);
-      lo_run = PendingSlot{w.lo, 0.0, 0.0};
+      flush<true>(lo_run, slots);
+      lo_run = PendingSlot{w.lo, 0, 0.0};
     }
-    lo_run.count += 1.0;
+    lo_run.count += 1;
     lo_run.total += x;
     if (w.hi != hi_run.slot) {
-      flush<false>(hi_run, out);
-      hi_run = PendingSlot{w.hi, 0.0, 0.0};
+      flush<false>(hi_run, slots);
+      hi_run = PendingSlot{w.hi, 0, 0.0};
     }
-    hi_run.count += 1.0;
+    hi_run.count += 1;
     hi_run.total += x;
   }
-  flush<true>(lo_run, out);
-  flush<false>(hi_run, out);
+  flush<true>(lo_run, slots);
+  flush<false>(hi_run, slots);
+}
+
+// Pass 1 into slots (3 (m + 1) doubles: full, count, total). Shared layout when kShared: the grid,
+// then the block's m + 1 totals and 2 (m + 1) int counts (full, count), added to slots at the end.
+template <typename score_t, typename target_t, bool kShared>
+__global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const target_t* __restrict__ t,
+                              GridScores grid, double delta, double* __restrict__ slots,
+                              unsigned long long* __restrict__ state) {
+  const int64_t m = grid.m;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   if constexpr (kShared) {
+    extern __shared__ double shared[];
+    grid = grid_in_shared(grid, shared);
+    double* total = shared + grid_words(grid);
+    auto* full = reinterpret_cast<int*>(total + (m + 1));
+    int* count = full + (m + 1);
+    for (int64_t k = threadIdx.x; k < m + 1; k += blockDim.x) {
+      total[k] = 0.0;
+      full[k] = 0;
+      count[k] = 0;
+    }
     __syncthreads();
-    for (int64_t k = threadIdx.x; k < 3 * (m + 1); k += blockDim.x) {
-      const double value = block_slots[k];
-      if (value != 0.0) {
-        atomicAdd(&slots[k], value);
+    bin_entries(n, first, stride, s, t, grid, delta, SlotArrays<int>{full, count, total}, state);
+    __syncthreads();
+    for (int64_t k = threadIdx.x; k < m + 1; k += blockDim.x) {
+      if (full[k] != 0) {
+        atomicAdd(&slots[k], static_cast<double>(full[k]));
+      }
+      if (count[k] != 0) {
+        atomicAdd(&slots[(m + 1) + k], static_cast<double>(count[k]));
+      }
+      if (total[k] != 0.0) {
+        atomicAdd(&slots[2 * (m + 1) + k], total[k]);
       }
     }
+  } else {
+    bin_entries(n, first, stride, s, t, grid, delta,
+                SlotArrays<double>{slots, slots + (m + 1), slots + 2 * (m + 1)}, state);
   }
 }
 
@@ -274,33 +306,38 @@ struct Launch {
     stream = c10::cuda::getCurrentCUDAStream(device).stream();
   }
 
-  // A grid-stride launch over n entries: as many blocks as fit on the device at once, fewer for
-  // small n.
+  // A grid-stride launch over n entries in blocks of `threads`: as many blocks as fit on the
+  // device at once, fewer for small n.
   template <typename Kernel>
-  int blocks(Kernel kernel, int64_t n, size_t shared_bytes) const {
+  int blocks(Kernel kernel, int64_t n, int threads, size_t shared_bytes) const {
     int per_sm = 0;
-    C10_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, shared_bytes));
-    const int64_t needed = (n + kThreads - 1) / kThreads;
+    C10_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared_bytes));
+    const int64_t needed = (n + threads - 1) / threads;
     return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(needed, static_cast<int64_t>(sms) * per_sm)));
   }
 
   // Launches the kernel's shared-memory variant when `words` 8-byte words of shared memory can be
-  // had and every block has at least as many entries to look up as it copies words, else its
-  // global-memory variant.
+  // had and every block has at least as many entries to look up as it copies words (and fewer
+  // than 2^31, for its int counts), else its global-memory variant. A shared-memory block is as
+  // large as the kernel allows: when the grid takes most of a multiprocessor's shared memory, one
+  // block is all that fits there, and its threads alone must hide the latency of the searches.
   template <typename SharedKernel, typename GlobalKernel, typename... Args>
   void run(SharedKernel shared_variant, GlobalKernel global_variant, int64_t words, int64_t n,
            Args... args) const {
     const size_t bytes = static_cast<size_t>(words) * sizeof(double);
     if (bytes <= static_cast<size_t>(max_shared)) {
       allow_all_shared_memory(reinterpret_cast<const void*>(shared_variant), device, max_shared);
-      const int shared_blocks = blocks(shared_variant, n, bytes);
-      if (n >= words * shared_blocks) {
-        shared_variant<<<shared_blocks, kThreads, bytes, stream>>>(n, args...);
+      cudaFuncAttributes attributes;
+      C10_CUDA_CHECK(cudaFuncGetAttributes(&attributes, shared_variant));
+      const int threads = std::min(kMaxSharedThreads, attributes.maxThreadsPerBlock / 32 * 32);
+      const int shared_blocks = blocks(shared_variant, n, threads, bytes);
+      if (n >= words * shared_blocks && n / shared_blocks < std::numeric_limits<int>::max()) {
+        shared_variant<<<shared_blocks, threads, bytes, stream>>>(n, args...);
         C10_CUDA_KERNEL_LAUNCH_CHECK();
         return;
       }
     }
-    global_variant<<<blocks(global_variant, n, 0), kThreads, 0, stream>>>(n, args...);
+    global_variant<<<blocks(global_variant, n, kThreads, 0), kThreads, 0, stream>>>(n, args...);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   }
 };
@@ -358,7 +395,7 @@ at::Tensor bin_on_device(const Launch& launch, const at::Tensor& scores, const a
   const int64_t m = grid.m;
   at::Tensor slots = at::zeros({3 * (m + 1)}, scores.options().dtype(at::kDouble));
   launch.run(bin_negatives<score_t, target_t, true>, bin_negatives<score_t, target_t, false>,
-             grid_words(grid) + 3 * (m + 1), scores.numel(), scores.const_data_ptr<score_t>(),
+             grid_words(grid) + 2 * (m + 1), scores.numel(), scores.const_data_ptr<score_t>(),
              targets.const_data_ptr<target_t>(), grid, delta, slots.data_ptr<double>(), state_pointer(state));
   const auto [host_slots, host_state] = copy_to_host<2>({slots, state}, launch.stream);
   raise_if_invalid(state_values(host_state), scores, targets);
@@ -391,7 +428,7 @@ template <typename target_t>
 at::Tensor positive_indices(const Launch& launch, const at::Tensor& targets, at::Tensor& state) {
   const int64_t n = targets.numel();
   const target_t* t = targets.const_data_ptr<target_t>();
-  count_positives<target_t><<<launch.blocks(count_positives<target_t>, n, 0), kThreads, 0, launch.stream>>>(
+  count_positives<target_t><<<launch.blocks(count_positives<target_t>, n, kThreads, 0), kThreads, 0, launch.stream>>>(
       n, t, state_pointer(state));
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   const auto found = state_values(copy_to_host<1>({state}, launch.stream)[0]);
@@ -402,7 +439,7 @@ at::Tensor positive_indices(const Launch& launch, const at::Tensor& targets, at:
   const int64_t m = static_cast<int64_t>(found[kPositives]);
   at::Tensor index = at::empty({m}, targets.options().dtype(at::kLong));
   if (m > 0) {
-    gather_positives<target_t><<<launch.blocks(gather_positives<target_t>, n, 0), kThreads, 0, launch.stream>>>(
+    gather_positives<target_t><<<launch.blocks(gather_positives<target_t>, n, kThreads, 0), kThreads, 0, launch.stream>>>(
         n, t, index.data_ptr<int64_t>(), state_pointer(state));
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   }
