@@ -17,6 +17,8 @@ namespace mmdet_losses {
 namespace {
 
 constexpr int64_t kMinChunk = 1 << 16;
+// Entries are addressed by int32 offsets within their chunk.
+constexpr int64_t kMaxChunk = std::numeric_limits<int32_t>::max();
 
 // Contiguous ranges of the flat input, one per thread (fewer for small inputs).
 struct Chunks {
@@ -28,7 +30,8 @@ struct Chunks {
 };
 
 Chunks split(int64_t n) {
-  const int64_t count = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n / kMinChunk));
+  const int64_t threads = std::min<int64_t>(at::get_num_threads(), n / kMinChunk);
+  const int64_t count = std::max<int64_t>({1, threads, (n + kMaxChunk - 1) / kMaxChunk});
   return {n, std::max<int64_t>(1, (n + count - 1) / count), count};
 }
 
@@ -87,30 +90,52 @@ struct FirstInvalid {
   }
 };
 
-// Visits every entry (score x as double, target v) in flat order, each chunk on a thread with its
-// own visitor, make_visitor(chunk): visitor(j, x, v) per valid entry, then visitor.finish(). The
-// visitor is a local of the thread, so the compiler keeps its fields in registers. Raises for the
-// earliest invalid entry (a chunk stops at its first).
-template <typename score_t, typename target_t, typename MakeVisitor>
-void for_each_entry(const score_t* s, const target_t* t, const Chunks& chunks, MakeVisitor&& make_visitor) {
-  FirstInvalid invalid(chunks.count);
-  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      auto visit = make_visitor(c);
-      for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
-        const double x = static_cast<double>(s[j]);
-        const int64_t v = static_cast<int64_t>(t[j]);
-        if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
-          invalid.index[c] = j;
-          break;
+// A negative that reaches a positive's window (x + delta above the lowest positive), by its
+// offset in its chunk, with its window once pass 1 has searched it.
+struct Reaching {
+  int32_t offset;
+  int32_t lo;
+  int32_t hi;
+};
+
+// The negatives of each chunk that reach a positive's window, gathered while every entry is
+// checked: the test is branch-free (each entry is written, the count advances only for a reaching
+// one), so the searches that follow run in a loop of their own without mispredicted branches. A
+// chunk's list starts at the chunk's first entry of `reaching` (n entries, only the used ones
+// touched) and stops at the chunk's first invalid entry.
+struct ReachingNegatives {
+  Chunks chunks;
+  std::unique_ptr<Reaching[]> reaching;
+  std::vector<int64_t> count;
+
+  template <typename score_t, typename target_t>
+  ReachingNegatives(const score_t* s, const target_t* t, const Chunks& chunks, double delta, double lowest)
+      : chunks(chunks), reaching(new Reaching[std::max<int64_t>(chunks.n, 1)]), count(chunks.count, 0) {
+    FirstInvalid invalid(chunks.count);
+    at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t begin = chunks.begin(c);
+        Reaching* out = reaching.get() + begin;
+        int64_t found = 0;
+        for (int64_t j = begin; j < chunks.end(c); ++j) {
+          const double x = static_cast<double>(s[j]);
+          const int64_t v = static_cast<int64_t>(t[j]);
+          if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
+            invalid.index[c] = j;
+            break;
+          }
+          out[found].offset = static_cast<int32_t>(j - begin);
+          found += static_cast<int64_t>((v == 0) & (x + delta > lowest));
         }
-        visit(j, x, v);
+        count[c] = found;
       }
-      visit.finish();
-    }
-  });
-  invalid.raise_first(s, t);
-}
+    });
+    invalid.raise_first(s, t);
+  }
+
+  Reaching* begin(int64_t c) const { return reaching.get() + chunks.begin(c); }
+  Reaching* end(int64_t c) const { return begin(c) + count[c]; }
+};
 
 // add_score for a stream of scores, with each run of scores that share a slot added up in
 // registers first. Clustered scores (early in training all negatives share one window) would
@@ -158,54 +183,39 @@ struct SlotRuns {
   }
 };
 
-// A negative's window over the sorted positives, kept by pass 1 for pass 2 where both run in one
-// call: two int32 are cheaper to write and read back than two searches are to repeat.
-struct StoredWindow {
-  int32_t lo;
-  int32_t hi;
-};
-
 // The lowest positive score: a negative x reaches a positive's window exactly when x + delta is
 // above it. Without positives, none does.
 double lowest_positive(const GridScores& grid) {
   return grid.m > 0 ? grid.p[0] : std::numeric_limits<double>::infinity();
 }
 
-// Pass 1 over one chunk: bins each negative that reaches a positive's window into the chunk's
-// difference arrays, storing its window when `windows` is given.
-struct NegativeBinner {
-  GridScores grid;
-  double delta;
-  double lowest;
-  RankSlots slots;
-  StoredWindow* windows;
-  SlotRuns runs;
-
-  void operator()(int64_t j, double x, int64_t v) {
-    if (v == 0 && x + delta > lowest) {
-      const Window w = window_of(grid, x, delta);
-      runs.add(slots, w, x);
-      if (windows != nullptr) {
-        windows[j] = {static_cast<int32_t>(w.lo), static_cast<int32_t>(w.hi)};
-      }
-    }
-  }
-  void finish() { runs.flush(slots); }
-};
-
-// Pass 1: checks every entry and bins each negative that reaches a positive's window into
-// per-thread difference arrays, then adds them up: 3 (m + 1) slots (full, count, total). With
-// `windows`, also stores each such negative's window at its index.
-template <typename score_t, typename target_t>
-std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chunks& chunks,
-                                  const GridScores& grid, double delta, StoredWindow* windows = nullptr) {
+// Pass 1: searches the window of each reaching negative (stored with it for pass 2) and bins it
+// into per-thread difference arrays, then adds them up: 3 (m + 1) slots (full, count, total).
+template <typename score_t>
+std::vector<double> bin_negatives(const score_t* s, const ReachingNegatives& negatives, const GridScores& grid,
+                                  double delta) {
   const int64_t m = grid.m;
   const int64_t slots = 3 * (m + 1);
+  const Chunks& chunks = negatives.chunks;
   std::vector<double> thread_slots(chunks.count * slots, 0.0);
-  for_each_entry(s, t, chunks, [&](int64_t c) {
-    double* base = thread_slots.data() + c * slots;
-    return NegativeBinner{grid, delta, lowest_positive(grid),
-                          RankSlots{base, base + (m + 1), base + 2 * (m + 1)}, windows, SlotRuns{}};
+  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      // Locals, so that the compiler keeps them in registers across the stores into the slots.
+      const GridScores chunk_grid = grid;
+      const double chunk_delta = delta;
+      const score_t* chunk_scores = s + chunks.begin(c);
+      double* base = thread_slots.data() + c * slots;
+      const RankSlots out{base, base + (m + 1), base + 2 * (m + 1)};
+      SlotRuns runs;
+      for (Reaching* r = negatives.begin(c); r != negatives.end(c); ++r) {
+        const double x = static_cast<double>(chunk_scores[r->offset]);
+        const Window w = window_of(chunk_grid, x, chunk_delta);
+        runs.add(out, w, x);
+        r->lo = static_cast<int32_t>(w.lo);
+        r->hi = static_cast<int32_t>(w.hi);
+      }
+      runs.flush(out);
+    }
   });
   thread_slots.resize(slots);
   for (int64_t c = 1; c < chunks.count; ++c) {
@@ -217,40 +227,31 @@ std::vector<double> bin_negatives(const score_t* s, const target_t* t, const Chu
   return thread_slots;
 }
 
-// Pass 2 over one chunk: writes scale * sum_i w_i H(x - p[i]) at each negative, 0 elsewhere.
+// Pass 2: writes every entry once, scale * sum_i w_i H(s_j - p[i]) at the reaching negatives
+// (prefixes: weight_prefixes of w) and 0 elsewhere. Takes each negative's window as pass 1 stored
+// it when `searched`, else searches it.
 template <typename score_t>
-struct NegativeSumWriter {
-  GridScores grid;
-  double delta;
-  double lowest;
-  double scale;
-  const double* w_prefix;
-  const double* wp_prefix;
-  const StoredWindow* windows;
-  score_t* out;
-
-  void operator()(int64_t j, double x, int64_t v) {
-    double sum = 0.0;
-    if (v == 0 && x + delta > lowest) {
-      const Window w = windows != nullptr ? Window{windows[j].lo, windows[j].hi} : window_of(grid, x, delta);
-      sum = scale * negative_weight_sum(w_prefix, wp_prefix, w, x, delta);
+void write_negative_sums(const score_t* s, const ReachingNegatives& negatives, const GridScores& grid,
+                         const double* prefixes, double delta, double scale, score_t* g, bool searched) {
+  const Chunks& chunks = negatives.chunks;
+  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const GridScores chunk_grid = grid;
+      const double chunk_delta = delta;
+      const double chunk_scale = scale;
+      const double* w_prefix = prefixes;
+      const double* wp_prefix = prefixes + (grid.m + 1);
+      const score_t* chunk_scores = s + chunks.begin(c);
+      score_t* out = g + chunks.begin(c);
+      std::fill(out, g + chunks.end(c), static_cast<score_t>(0));
+      for (const Reaching* r = negatives.begin(c); r != negatives.end(c); ++r) {
+        const double x = static_cast<double>(chunk_scores[r->offset]);
+        const Window w = searched ? Window{r->lo, r->hi} : window_of(chunk_grid, x, chunk_delta);
+        out[r->offset] = static_cast<score_t>(
+            chunk_scale * negative_weight_sum(w_prefix, wp_prefix, w, x, chunk_delta));
+      }
     }
-    out[j] = static_cast<score_t>(sum);
-  }
-  void finish() {}
-};
-
-// Pass 2: writes every entry once, scale * sum_i w_i H(s_j - p[i]) at the negatives (prefixes:
-// weight_prefixes of w), 0 elsewhere. Checks every entry as pass 1 does. With `windows` (stored
-// by pass 1 over the same entries and positives) it reads the negatives' windows instead of
-// searching again.
-template <typename score_t, typename target_t>
-void write_negative_sums(const score_t* s, const target_t* t, const Chunks& chunks, const GridScores& grid,
-                         const double* prefixes, double delta, double scale, score_t* g,
-                         const StoredWindow* windows = nullptr) {
-  const NegativeSumWriter<score_t> writer{grid, delta, lowest_positive(grid), scale, prefixes,
-                                          prefixes + (grid.m + 1), windows, g};
-  for_each_entry(s, t, chunks, [&](int64_t) { return writer; });
+  });
 }
 
 RankSlots slots_of(std::vector<double>& slots, int64_t m) {
@@ -274,12 +275,11 @@ struct CpuKernel {
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
     const double* p = sorted_scores.const_data_ptr<double>();
     const GridTable table = grid_of(p, m);
-    // Uninitialised: pass 1 writes the windows that pass 2 reads, and no others.
-    std::unique_ptr<StoredWindow[]> windows(m > 0 ? new StoredWindow[scores.numel()] : nullptr);
-    std::vector<double> slots = bin_negatives(s, t, chunks, table.view(), delta, windows.get());
+    const ReachingNegatives negatives(s, t, chunks, delta, lowest_positive(table.view()));
     if (m == 0) {
       return {at::zeros({}, scores.options()), at::zeros_like(scores)};
     }
+    std::vector<double> slots = bin_negatives(s, negatives, table.view(), delta);
     const PositiveRanking ranking = rank_positives(
         p, m, delta, interpolated,
         mmdet_losses::false_positive_sums(p, m, delta, slots_of(slots, m)));
@@ -287,9 +287,8 @@ struct CpuKernel {
     // Pass 2 writes the negatives' gradients and 0 elsewhere; finish_positives then fills in the
     // positives.
     at::Tensor grad = at::empty_like(scores);
-    write_negative_sums(s, t, chunks, table.view(), ranking.prefixes.data(), delta,
-                        1.0 / static_cast<double>(m),
-                        grad.mutable_data_ptr<score_t>(), windows.get());
+    write_negative_sums(s, negatives, table.view(), ranking.prefixes.data(), delta,
+                        1.0 / static_cast<double>(m), grad.mutable_data_ptr<score_t>(), /*searched=*/true);
     const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
     return {loss, grad};
   }
@@ -301,9 +300,10 @@ struct CpuKernel {
     const double* p = sorted_positives.const_data_ptr<double>();
     check_positive_values("false_positive_sums", p, nullptr, m);
     const GridTable table = grid_of(p, m);
-    std::vector<double> slots = bin_negatives(scores.const_data_ptr<score_t>(),
-                                              targets.const_data_ptr<target_t>(),
-                                              split(scores.numel()), table.view(), delta);
+    const score_t* s = scores.const_data_ptr<score_t>();
+    const ReachingNegatives negatives(s, targets.const_data_ptr<target_t>(), split(scores.numel()), delta,
+                                      lowest_positive(table.view()));
+    std::vector<double> slots = bin_negatives(s, negatives, table.view(), delta);
     const std::vector<double> sums = mmdet_losses::false_positive_sums(p, m, delta, slots_of(slots, m));
     return at::tensor(sums, at::dtype(at::kDouble)).view({m});
   }
@@ -317,11 +317,13 @@ struct CpuKernel {
     const double* w = weights.const_data_ptr<double>();
     check_positive_values("negative_weight_sums", p, w, m);
     const GridTable table = grid_of(p, m);
+    const score_t* s = scores.const_data_ptr<score_t>();
+    const ReachingNegatives negatives(s, targets.const_data_ptr<target_t>(), split(scores.numel()), delta,
+                                      lowest_positive(table.view()));
     at::Tensor sums = at::empty_like(scores);
     const std::vector<double> prefixes = weight_prefixes(p, w, m);
-    write_negative_sums(scores.const_data_ptr<score_t>(), targets.const_data_ptr<target_t>(),
-                        split(scores.numel()), table.view(), prefixes.data(), delta, 1.0,
-                        sums.mutable_data_ptr<score_t>());
+    write_negative_sums(s, negatives, table.view(), prefixes.data(), delta, 1.0,
+                        sums.mutable_data_ptr<score_t>(), /*searched=*/false);
     return sums;
   }
 };
