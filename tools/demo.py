@@ -42,9 +42,10 @@ COMPARISONS = {
                        ('UniLoss', 'uniloss', 'configs/uniloss/retinanet_r18_uniloss_demo.py'),
                        BASELINE),
 }
-SHOWN_IMAGES = 6
-BOXES_PER_IMAGE = 4
-
+SHOWN_IMAGES = 3
+BOXES_PER_IMAGE = 3
+SCALE = 4  # 128-px images drawn at 512 px
+GROUND_TRUTH, PREDICTED = (0, 170, 0), (220, 0, 0)
 
 def config(path, data, work_dir, iters):
     from mmdet_losses.runtime import load_config
@@ -103,31 +104,44 @@ def evaluate(cfg, checkpoint, work_dir, data, voc):
 
 
 def draw_predictions(models, data, out):
-    """Rows: models; columns: validation images, each with the model's top-ranked boxes (red, with
-    class and score) over the ground truth (green)."""
+    """Rows: models; columns: validation images, enlarged, each with the model's BOXES_PER_IMAGE
+    best boxes after NMS across classes (red, labelled with class and score) over the ground truth
+    (green)."""
     from mmdet.apis import inference_detector
+    from PIL import ImageFont
+    from torchvision.ops import nms
 
+    font = ImageFont.load_default(size=18)
     annotations = json.loads((Path(data) / 'annotations' / 'instances_val.json').read_text())
     images = annotations['images'][:SHOWN_IMAGES]
-    size, scale = images[0]['width'], 2
-    sheet = Image.new('RGB', (SHOWN_IMAGES * size * scale, len(models) * (size * scale + 16)), 'white')
+    side, title = images[0]['width'] * SCALE, 30
+    sheet = Image.new('RGB', (SHOWN_IMAGES * (side + 8), len(models) * (side + title) + title), 'white')
+    legend = ImageDraw.Draw(sheet)
+    legend.text((4, 4), 'green: ground truth', fill=GROUND_TRUTH, font=font)
+    legend.text((220, 4), f'red: the {BOXES_PER_IMAGE} best boxes after NMS across classes', fill=PREDICTED, font=font)
     for row, (label, model) in enumerate(models):
-        ImageDraw.Draw(sheet).text((4, row * (size * scale + 16) + 2), label, fill='black')
+        top_y = title + row * (side + title)
+        legend.text((4, top_y + 4), label, fill='black', font=font)
         for column, image in enumerate(images):
             path = Path(data) / 'VOCdemo' / 'JPEGImages' / image['file_name']
             prediction = inference_detector(model, str(path)).pred_instances
-            top = prediction.scores.argsort(descending=True)[:BOXES_PER_IMAGE]
-            canvas = Image.open(path).convert('RGB').resize((size * scale, size * scale))
+            # The model's NMS is per class; across classes too, one object shows one box.
+            best = nms(prediction.bboxes, prediction.scores, 0.5)[:BOXES_PER_IMAGE]
+            canvas = Image.open(path).convert('RGB').resize((side, side), Image.NEAREST)
             draw = ImageDraw.Draw(canvas)
             for box in (a['bbox'] for a in annotations['annotations'] if a['image_id'] == image['id']):
-                x, y, w, h = (v * scale for v in box)
-                draw.rectangle((x, y, x + w, y + h), outline=(0, 200, 0))
-            for k in top.tolist():
-                x1, y1, x2, y2 = (v * scale for v in prediction.bboxes[k].tolist())
-                draw.rectangle((x1, y1, x2, y2), outline=(230, 0, 0), width=2)
-                name = make_demo_data.CLASSES[int(prediction.labels[k])]
-                draw.text((x1 + 2, y1 + 1), f'{name} {float(prediction.scores[k]):.2f}', fill=(230, 0, 0))
-            sheet.paste(canvas, (column * size * scale, row * (size * scale + 16) + 16))
+                x, y, w, h = (v * SCALE for v in box)
+                draw.rectangle((x, y, x + w, y + h), outline=GROUND_TRUTH, width=3)
+            for k in best.tolist():
+                x1, y1, x2, y2 = (v * SCALE for v in prediction.bboxes[k].tolist())
+                draw.rectangle((x1, y1, x2, y2), outline=PREDICTED, width=3)
+                text = f'{make_demo_data.CLASSES[int(prediction.labels[k])]} {float(prediction.scores[k]):.2f}'
+                # White on the box colour, inside the image, so that any background leaves it legible.
+                left, top = max(0, x1), max(0, y1 - 22)
+                bounds = draw.textbbox((left + 3, top + 1), text, font=font)
+                draw.rectangle((left, top, bounds[2] + 3, bounds[3] + 2), fill=PREDICTED)
+                draw.text((left + 3, top + 1), text, fill='white', font=font)
+            sheet.paste(canvas, (column * (side + 8), top_y + title))
     sheet.save(out)
 
 

@@ -1,5 +1,6 @@
-"""Draws the training loss and the validation AP of one or more runs into one PNG, from the scalar
-logs mmengine writes (RUN_DIR/<timestamp>/vis_data/scalars.json).
+"""Draws the training loss of each of one or more runs (a panel each: different losses are not on
+one scale) and their validation AP (one shared panel) into one PNG, from the scalar logs mmengine
+writes (RUN_DIR/<timestamp>/vis_data/scalars.json).
 
     python tools/plot_curves.py work_dirs/demo/aploss work_dirs/demo/focal --out curves.png
     python tools/plot_curves.py RUN_A RUN_B --labels "AP-Loss" "focal loss" --metric coco/bbox_mAP_50
@@ -38,19 +39,25 @@ def read_run(run_dir):
 
 
 def plot(runs, labels, metric, out):
-    figure, (loss_axis, metric_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    for (loss, metrics), label in zip(runs, labels):
+    """One panel per run for its training loss (losses of different kinds have different scales:
+    only the shape of each curve is comparable), then one panel with every run's validation AP."""
+    figure, axes = plt.subplots(1, len(runs) + 1, figsize=(4.2 * (len(runs) + 1), 3.8), squeeze=False)
+    *loss_axes, metric_axis = axes[0]
+    colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    for k, ((loss, metrics), label, loss_axis) in enumerate(zip(runs, labels, loss_axes)):
+        colour = colours[k % len(colours)]
         if loss:
-            loss_axis.plot(*zip(*loss), label=label)
+            loss_axis.plot(*zip(*loss), color=colour)
+        loss_axis.set(title=f'training loss: {label}', xlabel='iteration', ylabel='its own loss')
         name = metric or next((m for m in METRICS if m in metrics), None)
         if name in metrics:
-            metric_axis.plot(*zip(*metrics[name]), marker='o', label=f'{label} ({name})')
-    loss_axis.set(title='training loss', xlabel='iteration', ylabel='loss')
-    metric_axis.set(title='validation AP', xlabel='iteration', ylabel='AP')
-    for axis in (loss_axis, metric_axis):
+            metric_axis.plot(*zip(*metrics[name]), marker='o', color=colour, label=label)
+            metric_axis.set_ylabel(name)
+    metric_axis.set(title='validation AP (comparable)', xlabel='iteration')
+    for axis in axes[0]:
         axis.grid(alpha=0.3)
-        if axis.get_legend_handles_labels()[0]:
-            axis.legend()
+    if metric_axis.get_legend_handles_labels()[0]:
+        metric_axis.legend()
     figure.tight_layout()
     figure.savefig(out, dpi=100)
     plt.close(figure)
