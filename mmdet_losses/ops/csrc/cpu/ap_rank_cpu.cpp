@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace mmdet_losses {
@@ -35,21 +36,44 @@ Chunks split(int64_t n) {
   return {n, std::max<int64_t>(1, (n + count - 1) / count), count};
 }
 
+// Whether any of targets t[0, count) is a positive or invalid (not 0 or -1): a loop the compiler
+// vectorises, since almost every target is 0 or -1.
+template <typename target_t>
+bool any_positive_or_invalid(const target_t* t, int64_t count) {
+  bool found = false;
+  for (int64_t k = 0; k < count; ++k) {
+    if constexpr (std::is_signed_v<target_t>) {
+      found |= (t[k] != 0) & (t[k] != -1);
+    } else {
+      found |= t[k] != 0;
+    }
+  }
+  return found;
+}
+
 // Pass 0, over the targets only: checks every value and returns the positives' flat indices in
-// ascending order.
+// ascending order. Blocks of targets that hold only negatives and ignored entries are skipped by
+// a vectorised test.
 template <typename target_t>
 at::Tensor find_positives(const target_t* t, const Chunks& chunks) {
+  constexpr int64_t kBlock = 64;
   std::vector<std::vector<int64_t>> found(chunks.count);
   std::vector<int64_t> first_bad(chunks.count, -1);
   at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
-      for (int64_t j = chunks.begin(c); j < chunks.end(c); ++j) {
-        const int64_t v = static_cast<int64_t>(t[j]);
-        if (v == 1) {
-          found[c].push_back(j);
-        } else if (v != 0 && v != -1) {
-          first_bad[c] = j;
-          break;
+      for (int64_t block = chunks.begin(c); block < chunks.end(c) && first_bad[c] < 0; block += kBlock) {
+        const int64_t block_end = std::min(block + kBlock, chunks.end(c));
+        if (!any_positive_or_invalid(t + block, block_end - block)) {
+          continue;
+        }
+        for (int64_t j = block; j < block_end; ++j) {
+          const int64_t v = static_cast<int64_t>(t[j]);
+          if (v == 1) {
+            found[c].push_back(j);
+          } else if (v != 0 && v != -1) {
+            first_bad[c] = j;
+            break;
+          }
         }
       }
     }
