@@ -1,8 +1,8 @@
-"""The embedded demo: trains a small RetinaNet (ResNet-18, 128 px) on the demo data on the CPU with
-each loss of a comparison and with the focal-loss baseline; evaluates every run with the COCO metric
-(pycocotools) and the VOC metric; prints a side-by-side table; and writes under OUT a plot of the
-runs' training loss and validation AP (curves_<comparison>.png) and validation images with each
-model's top-ranked boxes drawn (predictions_<comparison>.png). Comparisons:
+"""The embedded demo: trains a small RetinaNet (ResNet-18 at half width, 128 px) on the demo data on
+the CPU with each loss of a comparison and with the focal-loss baseline; evaluates every run with
+the COCO metric (pycocotools) and the VOC metric; prints a side-by-side table; and writes under OUT
+a plot of each run's training loss and all runs' validation AP (curves_<comparison>.png) and
+validation images with each model's best boxes drawn (predictions_<comparison>.png). Comparisons:
 
     aploss     AP-Loss over the whole minibatch vs focal loss            (make demo)
     harmonic   Harmonic loss, Harmonic loss + HIoU vs focal loss         (make demo-harmonic)
@@ -151,7 +151,7 @@ def main(argv=None):
                         help='which losses to train against the focal-loss baseline (default: aploss)')
     parser.add_argument('--data', default='data/demo', help='demo data folder (made if absent)')
     parser.add_argument('--out', default='work_dirs/demo', help='output folder (default: work_dirs/demo)')
-    parser.add_argument('--iters', type=int, default=400, help='training iterations per model (default: 400)')
+    parser.add_argument('--iters', type=int, default=1100, help='training iterations per model (default: 1100)')
     args = parser.parse_args(argv)
     if args.iters < 4:
         parser.error(f'--iters must be >= 4, got {args.iters}')
@@ -183,7 +183,7 @@ def main(argv=None):
     draw_predictions(models, data, predictions)
     print(f'wrote {curves} and {predictions}')
 
-    print(f'\nDemo: RetinaNet-R18, 128 px, {args.iters} iterations of batch 8 on the CPU, '
+    print(f'\nDemo: RetinaNet-R18 (half width), 128 px, {args.iters} iterations of batch 8 on the CPU, '
           f'validation set of {data}')
     print('| loss | COCO AP | AP50 | AP75 | VOC mAP (IoU 0.5) | training time |')
     print('|---|---|---|---|---|---|')

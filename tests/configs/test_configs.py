@@ -109,7 +109,8 @@ def test_builds_its_model_and_names_complete_datasets(path):
 
 @pytest.mark.parametrize('ours, baseline', TWINS, ids=[pair[0] for pair in TWINS])
 def test_baseline_has_the_same_data_and_schedule(ours, baseline, tmp_path):
-    # AP-Loss trains at its paper's learning rate; the Harmonic loss at its baseline's.
+    # AP-Loss trains at its paper's learning rate (in the demo, each loss at its own best of a
+    # sweep); the Harmonic loss at its baseline's.
     differ_in_lr = 'aploss' in ours
     ours, theirs = load(ours, tmp_path).to_dict(), load(baseline, tmp_path).to_dict()
     for cfg in (ours, theirs):
