@@ -124,16 +124,20 @@ struct Reaching {
 
 // The negatives of each chunk that reach a positive's window, gathered while every entry is
 // checked: the test is branch-free (each entry is written, the count advances only for a reaching
-// one), so the searches that follow run in a loop of their own without mispredicted branches. A
-// chunk's list starts at the chunk's first entry of `reaching` (n entries, only the used ones
-// touched) and stops at the chunk's first invalid entry.
+// one), so that the searches run in a loop of their own without mispredicted branches. A chunk's
+// list starts at the chunk's first entry of `reaching` (n entries, only the used ones touched) and
+// stops at the chunk's first invalid entry. After each block of kGatherBlock entries,
+// on_block(chunk, first, last) gets the block's reaching negatives while they are still in cache.
+constexpr int64_t kGatherBlock = 4096;
+
 struct ReachingNegatives {
   Chunks chunks;
   std::unique_ptr<Reaching[]> reaching;
   std::vector<int64_t> count;
 
-  template <typename score_t, typename target_t>
-  ReachingNegatives(const score_t* s, const target_t* t, const Chunks& chunks, double delta, double lowest)
+  template <typename score_t, typename target_t, typename OnBlock>
+  ReachingNegatives(const score_t* s, const target_t* t, const Chunks& chunks, double delta, double lowest,
+                    OnBlock&& on_block)
       : chunks(chunks), reaching(new Reaching[std::max<int64_t>(chunks.n, 1)]), count(chunks.count, 0) {
     FirstInvalid invalid(chunks.count);
     at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
@@ -141,15 +145,19 @@ struct ReachingNegatives {
         const int64_t begin = chunks.begin(c);
         Reaching* out = reaching.get() + begin;
         int64_t found = 0;
-        for (int64_t j = begin; j < chunks.end(c); ++j) {
-          const double x = static_cast<double>(s[j]);
-          const int64_t v = static_cast<int64_t>(t[j]);
-          if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
-            invalid.index[c] = j;
-            break;
+        for (int64_t block = begin; block < chunks.end(c) && invalid.index[c] < 0; block += kGatherBlock) {
+          const int64_t block_found = found;
+          for (int64_t j = block; j < std::min(block + kGatherBlock, chunks.end(c)); ++j) {
+            const double x = static_cast<double>(s[j]);
+            const int64_t v = static_cast<int64_t>(t[j]);
+            if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
+              invalid.index[c] = j;
+              break;
+            }
+            out[found].offset = static_cast<int32_t>(j - begin);
+            found += static_cast<int64_t>((v == 0) & (x + delta > lowest));
           }
-          out[found].offset = static_cast<int32_t>(j - begin);
-          found += static_cast<int64_t>((v == 0) & (x + delta > lowest));
+          on_block(c, out + block_found, out + found);
         }
         count[c] = found;
       }
@@ -240,58 +248,74 @@ void windows_of_batch(const GridScores& grid, const double* x, double delta, Win
   }
 }
 
-// Pass 1: searches the window of each reaching negative (stored with it for pass 2) and bins it
-// into per-thread difference arrays, then adds them up: 3 (m + 1) slots (full, count, total).
+// Pass 1, as the negatives are gathered: searches the window of each reaching negative (stored
+// with it for pass 2) and bins it into its chunk's difference arrays, 3 (m + 1) slots each (full,
+// count, total); sums() adds the chunks' up.
 template <typename score_t>
-std::vector<double> bin_negatives(const score_t* s, const ReachingNegatives& negatives, const GridScores& grid,
-                                  double delta) {
-  const int64_t m = grid.m;
-  const int64_t slots = 3 * (m + 1);
-  const Chunks& chunks = negatives.chunks;
-  std::vector<double> thread_slots(chunks.count * slots, 0.0);
-  at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      // Locals, so that the compiler keeps them in registers across the stores into the slots.
-      const GridScores chunk_grid = grid;
-      const double chunk_delta = delta;
-      const score_t* chunk_scores = s + chunks.begin(c);
-      double* base = thread_slots.data() + c * slots;
-      const RankSlots out{base, base + (m + 1), base + 2 * (m + 1)};
-      SlotRuns runs;
-      Reaching* r = negatives.begin(c);
-      Reaching* const end = negatives.end(c);
-      double x[kBatch];
-      Window w[kBatch];
-      for (; end - r >= kBatch; r += kBatch) {
-        for (int k = 0; k < kBatch; ++k) {
-          x[k] = static_cast<double>(chunk_scores[r[k].offset]);
-        }
-        windows_of_batch(chunk_grid, x, chunk_delta, w);
-        for (int k = 0; k < kBatch; ++k) {
-          runs.add(out, w[k], x[k]);
-          r[k].lo = static_cast<int32_t>(w[k].lo);
-          r[k].hi = static_cast<int32_t>(w[k].hi);
-        }
+class NegativeBins {
+ public:
+  NegativeBins(const score_t* s, const Chunks& chunks, const GridScores& grid, double delta)
+      : s_(s), chunks_(chunks), grid_(grid), delta_(delta), slots_(3 * (grid.m + 1)),
+        chunk_slots_(chunks.count * slots_, 0.0), runs_(chunks.count) {}
+
+  void operator()(int64_t c, Reaching* r, Reaching* const end) {
+    // Locals, so that the compiler keeps them in registers across the stores into the slots.
+    const GridScores grid = grid_;
+    const double delta = delta_;
+    const score_t* chunk_scores = s_ + chunks_.begin(c);
+    const RankSlots out = slots_of(c);
+    SlotRuns runs = runs_[c];
+    double x[kBatch];
+    Window w[kBatch];
+    for (; end - r >= kBatch; r += kBatch) {
+      for (int k = 0; k < kBatch; ++k) {
+        x[k] = static_cast<double>(chunk_scores[r[k].offset]);
       }
-      for (; r != end; ++r) {
-        const double score = static_cast<double>(chunk_scores[r->offset]);
-        const Window window = window_of(chunk_grid, score, chunk_delta);
-        runs.add(out, window, score);
-        r->lo = static_cast<int32_t>(window.lo);
-        r->hi = static_cast<int32_t>(window.hi);
+      windows_of_batch(grid, x, delta, w);
+      for (int k = 0; k < kBatch; ++k) {
+        runs.add(out, w[k], x[k]);
+        r[k].lo = static_cast<int32_t>(w[k].lo);
+        r[k].hi = static_cast<int32_t>(w[k].hi);
       }
-      runs.flush(out);
     }
-  });
-  thread_slots.resize(slots);
-  for (int64_t c = 1; c < chunks.count; ++c) {
-    const double* part = thread_slots.data() + c * slots;
-    for (int64_t k = 0; k < slots; ++k) {
-      thread_slots[k] += part[k];
+    for (; r != end; ++r) {
+      const double score = static_cast<double>(chunk_scores[r->offset]);
+      const Window window = window_of(grid, score, delta);
+      runs.add(out, window, score);
+      r->lo = static_cast<int32_t>(window.lo);
+      r->hi = static_cast<int32_t>(window.hi);
     }
+    runs_[c] = runs;
   }
-  return thread_slots;
-}
+
+  std::vector<double> sums() {
+    for (int64_t c = 0; c < chunks_.count; ++c) {
+      runs_[c].flush(slots_of(c));
+    }
+    std::vector<double> total(chunk_slots_.begin(), chunk_slots_.begin() + slots_);
+    for (int64_t c = 1; c < chunks_.count; ++c) {
+      const double* part = chunk_slots_.data() + c * slots_;
+      for (int64_t k = 0; k < slots_; ++k) {
+        total[k] += part[k];
+      }
+    }
+    return total;
+  }
+
+ private:
+  RankSlots slots_of(int64_t c) {
+    double* base = chunk_slots_.data() + c * slots_;
+    return {base, base + (grid_.m + 1), base + 2 * (grid_.m + 1)};
+  }
+
+  const score_t* s_;
+  Chunks chunks_;
+  GridScores grid_;
+  double delta_;
+  int64_t slots_;
+  std::vector<double> chunk_slots_;
+  std::vector<SlotRuns> runs_;
+};
 
 // Pass 2: writes every entry once, scale * sum_i w_i H(s_j - p[i]) at the reaching negatives
 // (prefixes: weight_prefixes of w) and 0 elsewhere. Takes each negative's window as pass 1 stored
@@ -341,11 +365,12 @@ struct CpuKernel {
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
     const double* p = sorted_scores.const_data_ptr<double>();
     const GridTable table = grid_of(p, m);
-    const ReachingNegatives negatives(s, t, chunks, delta, lowest_positive(table.view()));
+    NegativeBins<score_t> bins(s, chunks, table.view(), delta);
+    const ReachingNegatives negatives(s, t, chunks, delta, lowest_positive(table.view()), bins);
     if (m == 0) {
       return {at::zeros({}, scores.options()), at::zeros_like(scores)};
     }
-    std::vector<double> slots = bin_negatives(s, negatives, table.view(), delta);
+    std::vector<double> slots = bins.sums();
     const PositiveRanking ranking = rank_positives(
         p, m, delta, interpolated,
         mmdet_losses::false_positive_sums(p, m, delta, slots_of(slots, m)));
@@ -367,9 +392,11 @@ struct CpuKernel {
     check_positive_values("false_positive_sums", p, nullptr, m);
     const GridTable table = grid_of(p, m);
     const score_t* s = scores.const_data_ptr<score_t>();
-    const ReachingNegatives negatives(s, targets.const_data_ptr<target_t>(), split(scores.numel()), delta,
-                                      lowest_positive(table.view()));
-    std::vector<double> slots = bin_negatives(s, negatives, table.view(), delta);
+    const Chunks chunks = split(scores.numel());
+    NegativeBins<score_t> bins(s, chunks, table.view(), delta);
+    const ReachingNegatives negatives(s, targets.const_data_ptr<target_t>(), chunks, delta,
+                                      lowest_positive(table.view()), bins);
+    std::vector<double> slots = bins.sums();
     const std::vector<double> sums = mmdet_losses::false_positive_sums(p, m, delta, slots_of(slots, m));
     return at::tensor(sums, at::dtype(at::kDouble)).view({m});
   }
@@ -385,7 +412,7 @@ struct CpuKernel {
     const GridTable table = grid_of(p, m);
     const score_t* s = scores.const_data_ptr<score_t>();
     const ReachingNegatives negatives(s, targets.const_data_ptr<target_t>(), split(scores.numel()), delta,
-                                      lowest_positive(table.view()));
+                                      lowest_positive(table.view()), [](int64_t, Reaching*, Reaching*) {});
     at::Tensor sums = at::empty_like(scores);
     const std::vector<double> prefixes = weight_prefixes(p, w, m);
     write_negative_sums(s, negatives, table.view(), prefixes.data(), delta, 1.0,
