@@ -353,13 +353,18 @@ unsigned long long* state_pointer(at::Tensor& state) {
   return reinterpret_cast<unsigned long long*>(state.data_ptr<int64_t>());
 }
 
-// Raises for the first invalid target, else the first non-finite score, that the kernels found.
-void raise_if_invalid(const std::array<unsigned long long, kStateSize>& found, const at::Tensor& scores,
-                      const at::Tensor& targets) {
+// Raises for the first invalid target that the kernels found.
+void raise_if_bad_target(const std::array<unsigned long long, kStateSize>& found, const at::Tensor& targets) {
   if (found[kBadTarget] != kNotFound) {
     const int64_t at_index = static_cast<int64_t>(found[kBadTarget]);
     raise_bad_target(at_index, targets.view(-1)[at_index].item<int64_t>());
   }
+}
+
+// Raises for the first invalid target, else the first non-finite score, that the kernels found.
+void raise_if_invalid(const std::array<unsigned long long, kStateSize>& found, const at::Tensor& scores,
+                      const at::Tensor& targets) {
+  raise_if_bad_target(found, targets);
   if (found[kNonFinite] != kNotFound) {
     const int64_t at_index = static_cast<int64_t>(found[kNonFinite]);
     raise_nonfinite_score(at_index, scores.view(-1)[at_index].item<double>());
@@ -432,10 +437,7 @@ at::Tensor positive_indices(const Launch& launch, const at::Tensor& targets, at:
       n, t, state_pointer(state));
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   const auto found = state_values(copy_to_host<1>({state}, launch.stream)[0]);
-  if (found[kBadTarget] != kNotFound) {
-    const int64_t at_index = static_cast<int64_t>(found[kBadTarget]);
-    raise_bad_target(at_index, targets.view(-1)[at_index].item<int64_t>());
-  }
+  raise_if_bad_target(found, targets);
   const int64_t m = static_cast<int64_t>(found[kPositives]);
   at::Tensor index = at::empty({m}, targets.options().dtype(at::kLong));
   if (m > 0) {
