@@ -3,8 +3,10 @@ from .anchor_loss import anchor_loss
 from .ap_loss import ap_loss, ap_loss_reference
 from .auc_loss import auc_loss
 from .harmonic import aligned_iou, harmonic_loss, harmonic_terms, hiou_loss
+from .rank_sort import rank_sort_loss, rank_sort_loss_reference
 from .two_way import two_way_loss
 from .uniloss import uniloss
 
 __all__ = ['anchor_loss', 'ap_loss', 'ap_loss_reference', 'auc_loss', 'aligned_iou', 'harmonic_loss',
-           'harmonic_terms', 'hiou_loss', 'two_way_loss', 'uniloss']
+           'harmonic_terms', 'hiou_loss', 'rank_sort_loss', 'rank_sort_loss_reference', 'two_way_loss',
+           'uniloss']

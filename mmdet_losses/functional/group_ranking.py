@@ -80,10 +80,13 @@ class RankingPositives:
         group: None, or a process group, e.g. ``torch.distributed.group.WORLD``.
         count_negatives (bool): Also count the negatives of the whole ranking (an extra pass over
             the targets; AUC-Loss needs it, AP-Loss does not).
+        values (Tensor, optional): Same shape as ``scores``: each positive's value here travels with
+            its score (Rank & Sort's IoU targets), giving ``sorted_values`` (m,) float64 in the
+            order of ``sorted_scores``.
     """
 
     def __init__(self, name: str, scores: torch.Tensor, targets: torch.Tensor, delta: float, group=None,
-                 count_negatives: bool = False):
+                 count_negatives: bool = False, values: Optional[torch.Tensor] = None):
         self.rank, self.world_size = check_group(name, group) if group is not None else (0, 1)
         self.name = name
         flat_scores = scores.detach().reshape(-1)
@@ -93,17 +96,22 @@ class RankingPositives:
         self.local_index = torch.nonzero(flat_targets == 1).squeeze(1)
         local = flat_scores[self.local_index].to(torch.float64)
         error = self._nonfinite_positive(local, flat_scores)
+        if values is not None:
+            local = torch.stack([local, values.detach().reshape(-1)[self.local_index].to(torch.float64)])
         if group is None:
             _raise(name, error, 0)
-            counts, concatenated = [local.numel()], local
+            counts, concatenated = [local.shape[-1]], local
         else:
             counts, concatenated = self._gather(local, error, group)
         self.positive_counts = counts
+        if values is not None:
+            concatenated, concatenated_values = concatenated
         self.sorted_scores, order = torch.sort(concatenated, stable=True)
+        self.sorted_values = concatenated_values[order] if values is not None else None
         position = torch.empty_like(order)
         position[order] = torch.arange(order.numel(), device=device)
         offset = sum(counts[:self.rank])
-        self.local_positions = position[offset:offset + local.numel()]
+        self.local_positions = position[offset:offset + counts[self.rank]]
 
         try:
             local_sums = false_positive_sums(scores, targets, self.sorted_scores, delta)
@@ -121,20 +129,22 @@ class RankingPositives:
         self.negative_count = int(summed[-2].item()) if count_negatives else None
 
     def _gather(self, local: torch.Tensor, error: Optional[ValueError], group):
-        """Every process's positive count and scores, in process order (two all-gathers)."""
+        """Every process's positive count and scores (with their values: rows of ``local``), in
+        process order (two all-gathers)."""
         if error is not None:
             local = torch.zeros_like(local)  # keeps the others' passes valid while all raise
-        header = torch.tensor([local.numel(), error is not None], dtype=torch.int64, device=local.device)
+        count = local.shape[-1]
+        header = torch.tensor([count, error is not None], dtype=torch.int64, device=local.device)
         headers = [torch.empty_like(header) for _ in range(self.world_size)]
         dist.all_gather(headers, header, group=group)
         headers = torch.stack(headers).cpu()
         _raise(self.name, error, int(headers[:, 1].sum()))
         counts = headers[:, 0].tolist()
-        padded = torch.zeros(max(counts), dtype=torch.float64, device=local.device)
-        padded[:local.numel()] = local
+        padded = local.new_zeros(local.shape[:-1] + (max(counts),))
+        padded[..., :count] = local
         gathered = [torch.empty_like(padded) for _ in range(self.world_size)]
         dist.all_gather(gathered, padded, group=group)
-        return counts, torch.cat([part[:count] for part, count in zip(gathered, counts)])
+        return counts, torch.cat([part[..., :count] for part, count in zip(gathered, counts)], dim=-1)
 
     def _nonfinite_positive(self, local: torch.Tensor, flat_scores: torch.Tensor) -> Optional[ValueError]:
         bad = ~torch.isfinite(local)

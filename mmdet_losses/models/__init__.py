@@ -1,7 +1,8 @@
 """mmdet modules, registered in ``mmdet.registry.MODELS`` on import."""
 from .heads import (APLossRetinaHead, APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead,
-                    HarmonicSSDHead)
-from .losses import AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, TwoWayLoss, UniLoss
+                    HarmonicSSDHead, RankSortATSSHead)
+from .losses import AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankSortLoss, TwoWayLoss, UniLoss
 
 __all__ = ['AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead', 'ConfigurableSSDHead',
-           'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'TwoWayLoss', 'UniLoss']
+           'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'RankSortLoss',
+           'TwoWayLoss', 'UniLoss']

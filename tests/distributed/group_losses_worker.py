@@ -7,13 +7,21 @@ import sys
 import torch
 import torch.distributed as dist
 
-from mmdet_losses.functional import ap_loss, auc_loss, two_way_loss
+from mmdet_losses.functional import ap_loss, auc_loss, rank_sort_loss, two_way_loss
 
-LOSSES = {'ap_loss': ap_loss, 'auc_loss': auc_loss, 'two_way_loss': two_way_loss}
+
+def rank_sort_values(scores, targets, **kwargs):
+    """Rank & Sort's (ranking, sorting) as one tensor."""
+    return torch.stack(rank_sort_loss(scores, targets, **kwargs))
+
+
+LOSSES = {'ap_loss': ap_loss, 'auc_loss': auc_loss, 'two_way_loss': two_way_loss,
+          'rank_sort_loss': rank_sort_values}
 
 
 def case(name, world_size):
-    """(scores, targets, row boundaries, ap_loss kwargs) of the whole minibatch: n x 5 entries."""
+    """(scores, targets, row boundaries, ap_loss kwargs, Rank & Sort targets) of the whole
+    minibatch: n x 5 entries."""
     generator = torch.Generator().manual_seed(sum(map(ord, name)) + world_size)
     n = 600
     scores = torch.randn(n, 5, generator=generator, dtype=torch.float64) * 2
@@ -44,7 +52,11 @@ def case(name, world_size):
     elif name == 'inf_positive_on_last':
         row, column = torch.nonzero(targets[bounds[-2]:] == 1)[0].tolist()
         scores[bounds[-2] + row, column] = float('inf')
-    return scores, targets, bounds, kwargs
+    # Rank & Sort: each positive's sorting target (an IoU), on a coarse grid where scores tie.
+    quality = torch.rand(n, 5, generator=generator, dtype=torch.float64) * 0.95 + 0.05
+    if name.startswith('ties'):
+        quality = (quality * 4).ceil() / 4
+    return scores, targets, bounds, kwargs, torch.where(targets == 1, quality, targets.double())
 
 
 CASES = ['random', 'ties', 'ties_not_interpolated', 'process_without_positives', 'empty_process',
@@ -57,21 +69,24 @@ def main(out):
     results = {}
     for loss_name, fn in LOSSES.items():
         for name in CASES:
-            scores, targets, bounds, kwargs = case(name, world_size)
+            scores, targets, bounds, kwargs, rank_sort_targets = case(name, world_size)
+            if loss_name == 'rank_sort_loss':
+                targets = rank_sort_targets
             if loss_name != 'ap_loss':
-                kwargs = {key: value for key, value in kwargs.items() if key == 'delta' and loss_name == 'auc_loss'}
+                kwargs = {key: value for key, value in kwargs.items()
+                          if key == 'delta' and loss_name in ('auc_loss', 'rank_sort_loss')}
             local = scores[bounds[rank]:bounds[rank + 1]].clone().requires_grad_()
             key = (loss_name, name)
             try:
                 loss = fn(local, targets[bounds[rank]:bounds[rank + 1]], group=dist.group.WORLD, **kwargs)
-                loss.backward()
+                loss.sum().backward()
                 results[key] = dict(loss=loss.detach(), grad=local.grad)
             except ValueError as error:
                 results[key] = dict(error=str(error))
             if rank == 0 and 'error' not in results[key]:
                 whole = scores.clone().requires_grad_()
                 loss = fn(whole, targets, **kwargs)
-                loss.backward()
+                loss.sum().backward()
                 results[key].update(single_loss=loss.detach(), single_grad=whole.grad)
     torch.save(results, f'{out}/rank{rank}.pt')
     dist.destroy_process_group()

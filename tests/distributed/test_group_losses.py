@@ -1,4 +1,4 @@
-"""The losses that take a process group (ap_loss, auc_loss, two_way_loss): W spawned gloo processes against
+"""The losses that take a process group (ap_loss, auc_loss, two_way_loss, rank_sort_loss): W spawned gloo processes against
 one process on the concatenation of their entries (AP-Loss paper: one ranking of the whole
 minibatch)."""
 import re
@@ -18,6 +18,11 @@ ERROR_CASES = {
     ('two_way_loss', 'nan_score_on_last'): 'logits must be finite, got nan at flat index 5',
     ('two_way_loss', 'bad_target_on_first'): r'targets must be in \(-1, 0, 1\).*got 2 at flat index 3',
     ('two_way_loss', 'inf_positive_on_last'): 'logits must be finite, got inf',
+    ('rank_sort_loss', 'nan_score_on_last'): 'scores must be finite, got nan at flat index 5',
+    ('rank_sort_loss', 'bad_target_on_first'):
+        r'targets must be in \(0, 1\] \(a positive and its IoU\), 0 \(negative\) or -1 \(ignored\), got 2.0 at '
+        'flat index 3',
+    ('rank_sort_loss', 'inf_positive_on_last'): 'scores must be finite, got inf',
 }
 
 
@@ -43,9 +48,9 @@ def test_group_ranking_equals_one_process_on_the_concatenation(torchrun, here, p
         torch.testing.assert_close(joined, expected, rtol=1e-12,
                                    atol=1e-12 * max(expected.abs().max().item(), 1e-300), msg=name)
         if case == 'no_positive_anywhere':
-            assert single['single_loss'].item() == 0 and torch.count_nonzero(joined) == 0
+            assert (single['single_loss'] == 0).all() and torch.count_nonzero(joined) == 0
         else:
-            assert single['single_loss'].item() > 0 and torch.count_nonzero(joined) > 0
+            assert (single['single_loss'] > 0).all() and torch.count_nonzero(joined) > 0
 
 
 def check_raised_everywhere(results, name, processes):

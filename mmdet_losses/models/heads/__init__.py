@@ -4,7 +4,8 @@ from .configurable_ssd_head import ConfigurableSSDHead
 from .harmonic import HarmonicLossMixin
 from .harmonic_retina_head import HarmonicRetinaHead
 from .harmonic_ssd_head import HarmonicSSDHead
+from .rank_sort_atss_head import RankSortATSSHead
 from .whole_minibatch import WholeMinibatchLossMixin
 
 __all__ = ['APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
-           'HarmonicRetinaHead', 'HarmonicSSDHead', 'WholeMinibatchLossMixin']
+           'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'WholeMinibatchLossMixin']

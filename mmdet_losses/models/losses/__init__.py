@@ -2,9 +2,10 @@ from .anchor_loss import AnchorLoss
 from .ap_loss import APLoss
 from .auc_loss import AUCLoss
 from .harmonic_iou_loss import HarmonicIoULoss
+from .rank_sort_loss import RankSortLoss
 from .two_way_loss import TwoWayLoss
 from .uniloss import UniLoss
 from .whole_ranking import WholeRankingLoss, ranking_targets
 
-__all__ = ['AnchorLoss', 'APLoss', 'AUCLoss', 'HarmonicIoULoss', 'TwoWayLoss', 'UniLoss', 'WholeRankingLoss',
-           'ranking_targets']
+__all__ = ['AnchorLoss', 'APLoss', 'AUCLoss', 'HarmonicIoULoss', 'RankSortLoss', 'TwoWayLoss', 'UniLoss',
+           'WholeRankingLoss', 'ranking_targets']

@@ -1,0 +1,112 @@
+from typing import List, Sequence
+
+import torch
+from mmcv.cnn import Scale
+from mmdet.models.dense_heads import ATSSHead
+from mmdet.registry import MODELS
+from mmdet.structures.bbox import bbox_overlaps
+from mmdet.utils import ConfigType, InstanceList, OptInstanceList, reduce_mean
+from torch import Tensor
+
+from .checks import check_predictions
+
+
+@MODELS.register_module()
+class RankSortATSSHead(ATSSHead):
+    """ATSS head trained with the Rank & Sort loss (Oksuz et al., ICCV 2021, sec. 5: "RS-ATSS").
+
+    As the paper's RS-ATSS, it is mmdet's ``ATSSHead`` without the centerness branch (RS ranks the
+    positives by their localisation quality instead), and one loss call covers every FPN level and
+    every image of the minibatch:
+
+    - classification: ``loss_cls`` (``RankSortLoss``) over every (anchor, class) entry, each
+      positive's sorting target the IoU of its decoded predicted box (detached) with its ground
+      truth; logged as ``loss_rank`` and ``loss_sort``;
+    - box: ``loss_bbox`` (GIoU) on the positives' decoded boxes, each weighted by the positive's
+      detached top class score (the highest sigmoid score over the classes) and normalised by the
+      sum of these weights;
+    - value-based balance (paper, sec. 4): the box loss is multiplied by
+      ``(loss_rank + loss_sort) / loss_bbox``, both detached, every iteration: no weight to tune,
+      and the logged ``loss_bbox`` equals ``loss_rank + loss_sort``.
+
+    Under distributed training the ranking spans the images of every process (``RankSortLoss``'s
+    default ``ranking='global'``) and the box loss's normaliser and balance are means over the
+    processes, so that W processes of B images train as one minibatch of W x B images.
+
+    Config (the rest as ``ATSSHead``)::
+
+        bbox_head=dict(type='RankSortATSSHead', num_classes=80, in_channels=256, feat_channels=256,
+                       anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4,
+                                             scales_per_octave=3, strides=[8, 16, 32, 64, 128]),
+                       bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0],
+                                       target_stds=[0.1, 0.1, 0.2, 0.2]),
+                       loss_cls=dict(type='RankSortLoss', use_sigmoid=True, delta=0.5),
+                       loss_bbox=dict(type='GIoULoss', loss_weight=1.0))
+    """
+
+    def __init__(self, num_classes: int, in_channels: int,
+                 loss_cls: ConfigType = dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0),
+                 loss_bbox: ConfigType = dict(type='GIoULoss', loss_weight=1.0), **kwargs) -> None:
+        if 'loss_centerness' in kwargs:
+            raise ValueError('RankSortATSSHead: loss_centerness is not used: the head has no centerness '
+                             'branch (Rank & Sort ranks the positives by their IoU instead)')
+        super().__init__(num_classes, in_channels, loss_cls=loss_cls, loss_bbox=loss_bbox,
+                         reg_decoded_bbox=True, **kwargs)
+        if not hasattr(self.loss_cls, 'ranking_and_sorting'):
+            raise ValueError(f'RankSortATSSHead: loss_cls must be a RankSortLoss, got {type(self.loss_cls).__name__}')
+        del self.loss_centerness
+
+    def _init_layers(self) -> None:
+        super()._init_layers()
+        del self.atss_centerness
+
+    def forward_single(self, x: Tensor, scale: Scale) -> Sequence[Tensor]:
+        """(cls_score, bbox_pred) of one level: ``ATSSHead``'s without centerness."""
+        cls_feat, reg_feat = x, x
+        for cls_conv in self.cls_convs:
+            cls_feat = cls_conv(cls_feat)
+        for reg_conv in self.reg_convs:
+            reg_feat = reg_conv(reg_feat)
+        return self.atss_cls(cls_feat), scale(self.atss_reg(reg_feat)).float()
+
+    def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+                     batch_gt_instances: InstanceList, batch_img_metas: List[dict],
+                     batch_gt_instances_ignore: OptInstanceList = None) -> dict:
+        check_predictions(self, cls_scores, bbox_preds)
+        device = cls_scores[0].device
+        featmap_sizes = [score.size()[-2:] for score in cls_scores]
+        anchor_list, valid_flag_list = self.get_anchors(featmap_sizes, batch_img_metas, device=device)
+        (anchors_list, labels_list, label_weights_list, bbox_targets_list, _,
+         _) = self.get_targets(anchor_list, valid_flag_list, batch_gt_instances, batch_img_metas,
+                               batch_gt_instances_ignore=batch_gt_instances_ignore)
+
+        # Per level the targets are (num_images, level_anchors, ...) and the predictions
+        # (num_images, anchors_per_location * channels, H, W): flatten both in (image, location,
+        # anchor) order, then join the levels.
+        cls_score = torch.cat([_flatten(score, self.cls_out_channels) for score in cls_scores])
+        bbox_pred = torch.cat([_flatten(pred, 4) for pred in bbox_preds])
+        anchors = torch.cat([anchors.reshape(-1, 4) for anchors in anchors_list])
+        labels = torch.cat([labels.reshape(-1) for labels in labels_list])
+        label_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
+        bbox_targets = torch.cat([targets.reshape(-1, 4) for targets in bbox_targets_list])
+
+        positive = torch.nonzero((labels >= 0) & (labels < self.num_classes)).squeeze(1)
+        pos_boxes = self.bbox_coder.decode(anchors[positive], bbox_pred[positive])
+        pos_targets = bbox_targets[positive]
+        quality = cls_score.new_zeros(labels.shape)
+        quality[positive] = bbox_overlaps(pos_boxes.detach(), pos_targets, is_aligned=True).to(quality.dtype)
+        loss_rank, loss_sort = self.loss_cls.ranking_and_sorting(cls_score, (labels, quality), label_weights)
+
+        box_weights = cls_score.detach()[positive].sigmoid().max(dim=1).values
+        normaliser = reduce_mean(box_weights.sum()).clamp(min=1e-12).item()
+        if positive.numel():
+            loss_bbox = self.loss_bbox(pos_boxes, pos_targets, weight=box_weights, avg_factor=normaliser)
+        else:
+            loss_bbox = bbox_pred.sum() * 0
+        box_value = reduce_mean(loss_bbox.detach()).item()
+        balance = (loss_rank + loss_sort).detach() / box_value if box_value > 0 else 0.0
+        return dict(loss_rank=loss_rank, loss_sort=loss_sort, loss_bbox=loss_bbox * balance)
+
+
+def _flatten(prediction: Tensor, channels: int) -> Tensor:
+    return prediction.permute(0, 2, 3, 1).reshape(-1, channels)
