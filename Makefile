@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 INSTALL_INPUTS := tools/install_env.sh setup.py $(wildcard requirements/*.txt) \
 	$(shell find mmdet_losses/ops/csrc -type f)
 
-.PHONY: install test demo demo-harmonic demo-classification bench
+.PHONY: install test demo demo-harmonic demo-classification demo-rank-sort bench
 
 install: $(STAMP)
 
@@ -31,6 +31,11 @@ demo-harmonic: $(STAMP)
 # work_dirs/demo/{curves,predictions}_classification.png.
 demo-classification: $(STAMP)
 	$(PYTHON) tools/demo.py --compare classification
+
+# RS-ATSS (Rank & Sort loss) against mmdet's ATSS with focal loss, on the same small detector:
+# work_dirs/demo/{curves,predictions}_rank_sort.png.
+demo-rank-sort: $(STAMP)
+	$(PYTHON) tools/demo.py --compare rank_sort
 
 # The sizes recorded in docs/benchmarks.md.
 bench: $(STAMP)

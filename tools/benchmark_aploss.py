@@ -1,5 +1,5 @@
-"""Times AP-Loss (forward and backward) against the authors' algorithm, the per-positive loop,
-one torch.sort and the memory floor, on CPU and (when present) CUDA.
+"""Times AP-Loss and the Rank & Sort loss (forward and backward) against their authors' algorithms,
+the per-positive loop, one torch.sort and the memory floor, on CPU and (when present) CUDA.
 
 Each size is N entries of which P are positives, with scores drawn three ways:
 
@@ -11,14 +11,19 @@ Each size is N entries of which P are positives, with scores drawn three ways:
 Columns (medians of --repeat runs, all measured in turn in one run so that the ratios hold on a busy
 machine):
 
-- **op**: ``ap_loss`` forward and backward (the loss and every entry's error-driven update);
-- **official**: the authors' algorithm as it runs (cccorn/AP-loss, ``lib/model/aploss.py``): drop the
+- **op**: ``ap_loss`` (or ``rank_sort_loss``) forward and backward (the loss and every entry's
+  error-driven update);
+- **official**: the authors' algorithm as it runs (AP-Loss: cccorn/AP-loss, ``lib/model/aploss.py``;
+  Rank & Sort: kemaloksuz/RankSortLoss, ``mmdet/models/losses/ranking_losses.py``): drop the
   negatives below the lowest positive minus delta, then loop over the positives, each against every
-  remaining negative and positive (``ap_loss_reference(prune=True)``, the same result);
-- **loop**: the same loop without the pruning (``ap_loss_reference``);
+  remaining negative and positive (``ap_loss_reference(prune=True)``,
+  ``rank_sort_loss_reference(prune=True)``: the same result);
+- **loop**: the same loop without the pruning (``*_reference``);
 - **sort**: one ``torch.sort`` of the scores;
 - **floor**: the memory floor with plain torch ops: two reads of scores and targets, one write of a
   gradient-sized tensor (``scores * targets``, then ``scores.sum()`` and ``targets.sum()``).
+
+Rank & Sort's positives carry sorting targets (IoUs) drawn uniformly from [0.1, 1].
 
 Both loops cost about the same for every positive, so above --loop-positives they run on a sample
 (the lowest positive, which sets the pruning threshold, and others at random; the rest ignored) and
@@ -26,6 +31,7 @@ are scaled by P / sample; the table says so.
 
     python tools/benchmark_aploss.py                        # the sizes of docs/benchmarks.md
     python tools/benchmark_aploss.py --sizes 2e6:1000 --scores trained --devices cpu
+    python tools/benchmark_aploss.py --losses rank_sort --sizes 2e6:1000
 """
 import argparse
 import statistics
@@ -34,12 +40,28 @@ import time
 
 import torch
 
-from mmdet_losses.functional import ap_loss, ap_loss_reference
+from mmdet_losses.functional import ap_loss, ap_loss_reference, rank_sort_loss, rank_sort_loss_reference
 from mmdet_losses.ops import cuda_kernel_compiled
 
 DEFAULT_SIZES = ['1e5:100', '2e6:1000', '2.1e7:1600']
 DISTRIBUTIONS = ['normal', 'start', 'trained']
 DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16, 'fp32': torch.float32, 'fp64': torch.float64}
+
+
+def with_quality(targets, generator):
+    """Rank & Sort targets: each positive's 1 replaced by a sorting target (IoU) in [0.1, 1]."""
+    quality = 0.1 + 0.9 * torch.rand(targets.shape, generator=generator)
+    return torch.where(targets == 1, quality, targets.float())
+
+
+# name -> (title, op, the authors' algorithm (prune=True) and the plain loop, targets, default delta);
+# op and reference take (scores, targets, delta) and return the value whose backward is timed.
+LOSSES = {
+    'aploss': ('AP-Loss, int8 targets, interpolated', ap_loss,
+               lambda s, t, d, prune: ap_loss_reference(s, t, d, prune=prune), lambda t, g: t, 1.0),
+    'rank_sort': ('Rank & Sort loss (ranking + sorting), float targets', lambda s, t, d: sum(rank_sort_loss(s, t, d)),
+                  lambda s, t, d, prune: sum(rank_sort_loss_reference(s, t, d, prune=prune)), with_quality, 0.5),
+}
 
 
 def parse_size(text):
@@ -53,7 +75,7 @@ def parse_size(text):
     return n, p
 
 
-def problem(n, p, distribution, dtype, device, seed=0):
+def problem(n, p, distribution, dtype, device, loss='aploss', seed=0):
     generator = torch.Generator().manual_seed(seed)
     targets = torch.zeros(n, dtype=torch.int8)
     targets[torch.randperm(n, generator=generator)[:p]] = 1
@@ -64,12 +86,12 @@ def problem(n, p, distribution, dtype, device, seed=0):
         scores = -4.6 + 0.1 * noise
     else:
         scores = torch.where(targets == 1, 0.5 + 1.5 * noise, -7.0 + 2.0 * noise)
-    return scores.to(dtype).to(device), targets.to(device)
+    return scores.to(dtype).to(device), LOSSES[loss][3](targets, generator).to(device)
 
 
 def sampled_targets(scores, targets, sample):
     """targets with all but ``sample`` positives ignored: the lowest positive and random others."""
-    positives = torch.nonzero(targets == 1).squeeze(1)
+    positives = torch.nonzero(targets > 0).squeeze(1)
     if sample >= positives.numel():
         return targets
     lowest = positives[scores[positives].argmin()]
@@ -77,8 +99,8 @@ def sampled_targets(scores, targets, sample):
     keep = others[torch.randperm(others.numel(), generator=torch.Generator().manual_seed(1))[:sample - 1]]
     sampled = targets.clone()
     sampled[positives] = -1
-    sampled[keep] = 1
-    sampled[lowest] = 1
+    kept = torch.cat([keep, lowest.reshape(1)])
+    sampled[kept] = targets[kept]
     return sampled
 
 
@@ -114,29 +136,30 @@ def memory_floor(scores, targets):
     return run
 
 
-def benchmark(device, sizes, distributions, dtype, delta, repeat, loop_positives):
+def benchmark(device, sizes, distributions, dtype, delta, repeat, loop_positives, loss='aploss'):
+    _, op, reference, _, _ = LOSSES[loss]
     measure = timer(device)
     rows = []
     for n, p in sizes:
         for distribution in distributions:
-            scores, targets = problem(n, p, distribution, dtype, device)
-            print(f'[{device}] N={n:.3g}, P={p}, {distribution}: op ...', end='', flush=True, file=sys.stderr)
-            op_time = measure(forward_backward(ap_loss, scores, targets, delta), repeat)
+            scores, targets = problem(n, p, distribution, dtype, device, loss)
+            print(f'[{device}] {loss}, N={n:.3g}, P={p}, {distribution}: op ...', end='', flush=True,
+                  file=sys.stderr)
+            op_time = measure(forward_backward(op, scores, targets, delta), repeat)
             sample = min(p, loop_positives)
             loop_targets = sampled_targets(scores, targets, sample)
             loop_repeat = max(1, repeat // 5)
             print(f' official on {sample} positives ...', end='', flush=True, file=sys.stderr)
             official_time = measure(forward_backward(
-                lambda s, t, d: ap_loss_reference(s, t, d, prune=True), scores, loop_targets, delta),
-                loop_repeat) * p / sample
+                lambda s, t, d: reference(s, t, d, True), scores, loop_targets, delta), loop_repeat) * p / sample
             print(' loop ...', end='', flush=True, file=sys.stderr)
-            loop_time = measure(forward_backward(ap_loss_reference, scores, loop_targets, delta),
-                                loop_repeat) * p / sample
+            loop_time = measure(forward_backward(
+                lambda s, t, d: reference(s, t, d, False), scores, loop_targets, delta), loop_repeat) * p / sample
             print(' sort, floor ...', end='', flush=True, file=sys.stderr)
             sort_time = measure(lambda: torch.sort(scores), repeat)
             floor_time = measure(memory_floor(scores, targets), repeat)
             print(' done', file=sys.stderr)
-            rows.append(dict(device=str(device), n=n, p=p, scores=distribution, op=op_time,
+            rows.append(dict(loss=loss, device=str(device), n=n, p=p, scores=distribution, op=op_time,
                              official=official_time, loop=loop_time,
                              loop_note='' if sample == p else f' (on {sample}, scaled)',
                              sort=sort_time, floor=floor_time))
@@ -148,7 +171,7 @@ def milliseconds(seconds):
 
 
 def print_table(rows, dtype_name, delta):
-    print(f'\nAP-Loss forward + backward, {dtype_name} scores, int8 targets, delta={delta}, interpolated')
+    print(f'\n{LOSSES[rows[0]["loss"]][0]}: forward + backward, {dtype_name} scores, delta={delta}')
     print('| device | N | P | scores | op | official (pruned) | loop | torch.sort | memory floor | '
           'official / op | loop / op | op / floor |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
@@ -168,7 +191,10 @@ def main(argv=None):
     parser.add_argument('--devices', nargs='+', choices=['cpu', 'cuda'], default=None,
                         help='default: cpu, and cuda when available')
     parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32')
-    parser.add_argument('--delta', type=float, default=1.0)
+    parser.add_argument('--losses', nargs='+', choices=sorted(LOSSES), default=sorted(LOSSES),
+                        help='losses to time, one table each (default: both)')
+    parser.add_argument('--delta', type=float, default=None,
+                        help="default: each paper's (AP-Loss 1.0, Rank & Sort 0.5)")
     parser.add_argument('--repeat', type=int, default=5, help='timed runs per measurement (median)')
     parser.add_argument('--loop-positives', type=int, default=50,
                         help='time the loops on at most this many positives and scale')
@@ -180,11 +206,17 @@ def main(argv=None):
         parser.error('--devices cuda: this build has no CUDA kernel (rebuild with nvcc, FORCE_CUDA=1)')
     if args.repeat < 1 or args.loop_positives < 1:
         parser.error('--repeat and --loop-positives must be >= 1')
+    if args.delta is not None and not args.delta > 0:
+        parser.error(f'--delta must be > 0, got {args.delta}')
     rows = []
-    for name in devices:
-        rows += benchmark(torch.device(name), args.sizes, args.scores, DTYPES[args.dtype], args.delta,
-                          args.repeat, args.loop_positives)
-    print_table(rows, args.dtype, args.delta)
+    for loss in args.losses:
+        delta = args.delta or LOSSES[loss][4]
+        table = []
+        for name in devices:
+            table += benchmark(torch.device(name), args.sizes, args.scores, DTYPES[args.dtype], delta,
+                               args.repeat, args.loop_positives, loss)
+        print_table(table, args.dtype, delta)
+        rows += table
     print(f'\ntorch {torch.__version__}, {torch.get_num_threads()} CPU threads'
           + (f', {torch.cuda.get_device_name()}' if 'cuda' in devices else ''))
     return rows

@@ -1,5 +1,5 @@
-"""The embedded demo: trains a small RetinaNet (ResNet-18 at half width, 128 px) on the demo data on
-the CPU with each loss of a comparison and with the focal-loss baseline; evaluates every run with
+"""The embedded demo: trains a small detector (RetinaNet or ATSS, ResNet-18 at half width, 128 px) on
+the demo data on the CPU with each loss of a comparison and with its focal-loss baseline; evaluates every run with
 the COCO metric (pycocotools) and the VOC metric; prints a side-by-side table; and writes under OUT
 a plot of each run's training loss and all runs' validation AP (curves_<comparison>.png) and
 validation images with each model's best boxes drawn (predictions_<comparison>.png). Comparisons:
@@ -7,6 +7,7 @@ validation images with each model's best boxes drawn (predictions_<comparison>.p
     aploss     AP-Loss over the whole minibatch vs focal loss            (make demo)
     harmonic   Harmonic loss, Harmonic loss + HIoU vs focal loss         (make demo-harmonic)
     classification  Anchor Loss, Two-way loss, UniLoss vs focal loss     (make demo-classification)
+    rank_sort  RS-ATSS (Rank & Sort loss) vs mmdet's ATSS (focal loss)   (make demo-rank-sort)
 
     python tools/demo.py                       # --compare aploss, OUT = work_dirs/demo, data in data/demo
     python tools/demo.py --compare harmonic
@@ -41,6 +42,8 @@ COMPARISONS = {
                        ('Two-way loss', 'two_way', 'configs/two_way/retinanet_r18_two_way_demo.py'),
                        ('UniLoss', 'uniloss', 'configs/uniloss/retinanet_r18_uniloss_demo.py'),
                        BASELINE),
+    'rank_sort': (('RS-ATSS (Rank & Sort)', 'rs_atss', 'configs/rank_sort/rs_atss_r18_demo.py'),
+                  ('ATSS (focal loss)', 'atss', 'configs/rank_sort/atss_r18_demo.py')),
 }
 SHOWN_IMAGES = 3
 BOXES_PER_IMAGE = 3
@@ -148,7 +151,7 @@ def draw_predictions(models, data, out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--compare', choices=sorted(COMPARISONS), default='aploss',
-                        help='which losses to train against the focal-loss baseline (default: aploss)')
+                        help='which losses to train against their focal-loss baseline (default: aploss)')
     parser.add_argument('--data', default='data/demo', help='demo data folder (made if absent)')
     parser.add_argument('--out', default='work_dirs/demo', help='output folder (default: work_dirs/demo)')
     parser.add_argument('--iters', type=int, default=1100, help='training iterations per model (default: 1100)')
@@ -183,7 +186,7 @@ def main(argv=None):
     draw_predictions(models, data, predictions)
     print(f'wrote {curves} and {predictions}')
 
-    print(f'\nDemo: RetinaNet-R18 (half width), 128 px, {args.iters} iterations of batch 8 on the CPU, '
+    print(f'\nDemo: ResNet-18 (half width) detectors, 128 px, {args.iters} iterations of batch 8 on the CPU, '
           f'validation set of {data}')
     print('| loss | COCO AP | AP50 | AP75 | VOC mAP (IoU 0.5) | training time |')
     print('|---|---|---|---|---|---|')

@@ -32,7 +32,7 @@ from typing import Tuple
 import torch
 
 from .. import ops
-from .checks import check_floating, check_ranking_arguments
+from .checks import check_finite, check_floating, check_ranking_arguments
 from .group_ranking import RankingPositives, raise_together
 
 __all__ = ['rank_sort_loss', 'rank_sort_loss_reference']
@@ -65,14 +65,19 @@ def rank_sort_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 0
         >>> round(ranking.item(), 4), round(sorting.item(), 4), scores.grad.sum().abs().item() < 1e-7
         (0.0, 0.1, True)
     """
-    check_floating('rank_sort_loss', 'targets', targets)
-    check_ranking_arguments('rank_sort_loss', scores, targets, delta)
+    _check_arguments(scores, targets, delta)
     error = _bad_target(targets)
     if group is not None:
         raise_together('rank_sort_loss', error, group, scores.device)
     elif error is not None:
         raise error
     return _RankSortLoss.apply(scores, targets, float(delta), group)
+
+
+def _check_arguments(scores, targets, delta):
+    check_ranking_arguments('rank_sort_loss', scores, targets, delta)
+    check_floating('rank_sort_loss', 'scores', scores)
+    check_floating('rank_sort_loss', 'targets', targets)
 
 
 def _bad_target(targets):
@@ -158,12 +163,11 @@ def rank_sort_loss_reference(scores: torch.Tensor, targets: torch.Tensor, delta:
     ``prune=True`` first drops the negatives below the lowest positive score minus ``delta`` (0
     against every positive), as the authors' code does: the same result, and their algorithm as it
     runs."""
-    check_floating('rank_sort_loss', 'scores', scores)
-    check_floating('rank_sort_loss', 'targets', targets)
-    check_ranking_arguments('rank_sort_loss', scores, targets, delta)
+    _check_arguments(scores, targets, delta)
     error = _bad_target(targets)
     if error is not None:
         raise error
+    check_finite('rank_sort_loss', 'scores', scores)
     return _RankSortReference.apply(scores, targets, float(delta), bool(prune))
 
 

@@ -38,6 +38,8 @@ TWINS = [
     ('harmonic/ssd512_harmonic_hiou_voc0712.py', 'harmonic/ssd512_voc0712.py'),
     ('harmonic/retinanet_r18_harmonic_demo.py', 'demo/retinanet_r18_focal_demo.py'),
     ('harmonic/retinanet_r18_harmonic_hiou_demo.py', 'demo/retinanet_r18_focal_demo.py'),
+    ('rank_sort/rs_atss_r18_demo.py', 'rank_sort/atss_r18_demo.py'),
+    ('rank_sort/atss_r50_fpn_1x_coco.py', 'mmdet::atss/atss_r50_fpn_1x_coco.py'),
 ] + [
     (f'{family}/retinanet_r50_fpn_{family}_1x_coco.py', 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py')
     for family in ('anchor_loss', 'two_way', 'uniloss')
@@ -63,7 +65,8 @@ def leaf_datasets(dataset):
 
 # Configs without a baseline twin.
 SINGLES = ['demo/ssd_r18_aploss_demo.py', 'harmonic/ssd_r18_harmonic_demo.py',
-           'aploss/retinanet_r101_fpn_aploss_8xb2-100e_coco-512_test-dev.py']
+           'aploss/retinanet_r101_fpn_aploss_8xb2-100e_coco-512_test-dev.py',
+           'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py']  # its baseline: test_rank_sort_follows_the_authors
 
 
 def load(name, tmp_path):
@@ -76,7 +79,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 40
+    assert len(SHIPPED) == 44
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
 
@@ -153,6 +156,31 @@ def test_retinanet_configs_follow_the_official_recipe(path):
     assert cfg.randomness.seed == 0
     if 'voc0712' in path.name:
         assert all(leaf.filter_cfg.bbox_min_size is None for leaf in leaf_datasets(cfg.train_dataloader.dataset))
+
+
+def test_rank_sort_follows_the_authors(tmp_path):
+    """RS-ATSS R50 1x: the settings of kemaloksuz/RankSortLoss's
+    configs/ranksort_loss/ranksort_atss_r50_fpn_1x_coco.py, and otherwise mmdet's ATSS R50 1x."""
+    cfg = load('rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', tmp_path)
+    head = cfg.model.bbox_head
+    assert head.type == 'RankSortATSSHead' and 'loss_centerness' not in head
+    assert head.loss_cls == dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0)
+    assert head.loss_bbox == dict(type='GIoULoss', loss_weight=1.0)
+    assert head.anchor_generator == dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4,
+                                         scales_per_octave=3, strides=[8, 16, 32, 64, 128])
+    assert cfg.optim_wrapper.optimizer.lr == 0.008
+    assert cfg.train_dataloader.batch_size * 4 == cfg.auto_scale_lr.base_batch_size == 16
+    assert cfg.model.train_cfg.assigner == dict(type='ATSSAssigner', topk=9)
+    assert cfg.model.test_cfg == dict(nms_pre=1000, min_bbox_size=0, score_thr=0.05,
+                                      nms=dict(type='nms', iou_threshold=0.6), max_per_img=100)
+    ours, theirs = cfg.to_dict(), load('mmdet::atss/atss_r50_fpn_1x_coco.py', tmp_path).to_dict()
+    for config in (ours, theirs):
+        del config['model']['bbox_head'], config['optim_wrapper']['optimizer']['lr']
+        for key in ('batch_size', 'num_workers'):
+            del config['train_dataloader'][key]
+        config.pop('custom_imports', None)
+        config.pop('auto_scale_lr')
+    assert ours == theirs
 
 
 def test_box_loss_weight_matches_the_official_normalisation():

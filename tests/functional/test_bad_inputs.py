@@ -5,13 +5,18 @@ import pytest
 import torch
 
 from mmdet_losses.functional import (anchor_loss, ap_loss, ap_loss_reference, auc_loss, harmonic_loss, hiou_loss,
-                                     two_way_loss, uniloss)
+                                     rank_sort_loss, rank_sort_loss_reference, two_way_loss, uniloss)
 
 
 def one_hot_rows(n, c, generator):
     """(n, c) rows, each one-hot or all zero (background)."""
     labels = torch.randint(0, c + 1, (n,), generator=generator)
     return torch.nn.functional.one_hot(labels, c + 1)[:, :c]
+
+
+def rows_with_quality(n, c, generator):
+    """Rank & Sort targets: one-hot rows whose ones are sorting targets (IoUs) in (0.05, 1)."""
+    return one_hot_rows(n, c, generator) * (0.05 + 0.95 * torch.rand(n, c, generator=generator))
 
 
 # name -> (loss of (logits, targets), targets of (n, c)); every loss takes (n, C) logits here.
@@ -23,8 +28,12 @@ LOSSES = {
     'uniloss': (lambda s, t: uniloss(s, t, 'detection_ap', generator=torch.Generator().manual_seed(0)),
                 lambda n, c, g: one_hot_rows(n, c, g)),
     'anchor_loss': (anchor_loss, lambda n, c, g: one_hot_rows(n, c, g)),
+    'rank_sort_loss': (lambda s, t: torch.stack(rank_sort_loss(s, t)), rows_with_quality),
+    'rank_sort_loss_reference': (lambda s, t: torch.stack(rank_sort_loss_reference(s, t)), rows_with_quality),
 }
-IGNORING = ['ap_loss', 'ap_loss_reference', 'auc_loss', 'two_way_loss', 'uniloss']  # targets may be -1
+# targets may be -1
+IGNORING = ['ap_loss', 'ap_loss_reference', 'auc_loss', 'two_way_loss', 'uniloss', 'rank_sort_loss',
+            'rank_sort_loss_reference']
 
 
 def inputs(name, n=12, c=4, dtype=torch.float32, seed=0):
@@ -78,7 +87,7 @@ def test_empty_input_is_an_exact_zero(name):
 @pytest.mark.parametrize('name', IGNORING)
 def test_everything_ignored_is_an_exact_zero(name):
     logits, targets = inputs(name)
-    value = LOSSES[name][0](logits, torch.full_like(targets, -1))
+    value = total(LOSSES[name][0](logits, torch.full_like(targets, -1)))
     value.backward()
     assert value.item() == 0.0 and torch.count_nonzero(logits.grad) == 0
 

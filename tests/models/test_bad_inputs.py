@@ -19,8 +19,9 @@ CLASSIFICATION = {
     'AnchorLoss': dict(type='AnchorLoss', use_sigmoid=True),
     'TwoWayLoss': dict(type='TwoWayLoss', use_sigmoid=True),
     'UniLoss': dict(type='UniLoss', use_sigmoid=True),
+    'RankSortLoss': dict(type='RankSortLoss', use_sigmoid=True),
 }
-RANKING = ['APLoss', 'AUCLoss', 'TwoWayLoss', 'UniLoss']  # one value per call: no reduction 'none'
+RANKING = ['APLoss', 'AUCLoss', 'TwoWayLoss', 'UniLoss', 'RankSortLoss']  # one value per call: no reduction 'none'
 WEIGHT_NAME = {'AnchorLoss': 'weight'}
 
 
@@ -165,10 +166,17 @@ def heads(retina_head_cfg, ssd_head_cfg):
         'APLossSSDHead': ssd_head_cfg('APLossSSDHead'),
         'HarmonicSSDHead': ssd_head_cfg('HarmonicSSDHead'),
         'ConfigurableSSDHead': ssd_head_cfg('ConfigurableSSDHead'),
+        'RankSortATSSHead': retina_head_cfg(
+            type='RankSortATSSHead', norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+            anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4, scales_per_octave=3,
+                                  strides=[8, 16]),
+            loss_cls=dict(type='RankSortLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss'),
+            train_cfg=dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1, pos_weight=-1)),
     }
 
 
-HEADS = ['APLossRetinaHead', 'HarmonicRetinaHead', 'APLossSSDHead', 'HarmonicSSDHead', 'ConfigurableSSDHead']
+HEADS = ['APLossRetinaHead', 'HarmonicRetinaHead', 'APLossSSDHead', 'HarmonicSSDHead', 'ConfigurableSSDHead',
+         'RankSortATSSHead']
 
 
 @pytest.mark.parametrize('name', HEADS)

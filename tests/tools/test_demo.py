@@ -34,3 +34,14 @@ def test_harmonic_comparison_shares_the_baseline_run(load_tool, tmp_path, capsys
     assert capsys.readouterr().out.count('reusing the finished run') == 1
     for picture in ('curves_harmonic.png', 'predictions_harmonic.png'):
         assert (out / picture).stat().st_size > 10_000
+
+
+def test_rank_sort_comparison(load_tool, tmp_path, capsys):
+    data, out = tmp_path / 'data', tmp_path / 'out'
+    load_tool('make_demo_data').main(['--out', str(data), '--train', '12', '--val', '4'])
+    rows = load_tool('demo').main(['--compare', 'rank_sort', '--data', str(data), '--out', str(out), '--iters', '4'])
+    assert [label for label, *_ in rows] == ['RS-ATSS (Rank & Sort)', 'ATSS (focal loss)']
+    for label, coco, voc, seconds in rows:
+        assert 0 <= coco['coco/bbox_mAP_50'] <= 1 and 0 <= voc['pascal_voc/mAP'] <= 1 and seconds > 0
+    for picture in ('curves_rank_sort.png', 'predictions_rank_sort.png'):
+        assert (out / picture).stat().st_size > 10_000

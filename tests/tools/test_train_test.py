@@ -56,6 +56,8 @@ def test_train_resume_test_and_plot(load_tool, demo_workspace):
     ('anchor_loss/retinanet_r18_anchor_loss_demo.py', 'RetinaHead'),
     ('two_way/retinanet_r18_two_way_demo.py', 'APLossRetinaHead'),
     ('uniloss/retinanet_r18_uniloss_demo.py', 'APLossRetinaHead'),
+    ('rank_sort/rs_atss_r18_demo.py', 'RankSortATSSHead'),
+    ('rank_sort/atss_r18_demo.py', 'ATSSHead'),
 ])
 def test_each_head_trains_and_evaluates(load_tool, demo_workspace, config, head):
     """The other demo configs through the same tools: one training iteration, then a COCO
