@@ -20,8 +20,11 @@ machine):
   ``rank_sort_loss_reference(prune=True)``: the same result);
 - **loop**: the same loop without the pruning (``*_reference``);
 - **sort**: one ``torch.sort`` of the scores;
-- **floor**: the memory floor with plain torch ops: two reads of scores and targets, one write of a
-  gradient-sized tensor (``scores * targets``, then ``scores.sum()`` and ``targets.sum()``).
+- **floor**: the memory floor with plain torch ops: two reads of scores and targets (the op's two
+  passes; ``scores.sum()`` and ``targets.max()`` twice) and one write of a new gradient-sized tensor
+  (``torch.empty_like(scores).fill_(0)``). Each is a kernel that runs at memory speed: on the CPU a
+  kernel that converts int8 targets to float (``scores * targets``, ``targets.sum()``) runs several
+  times slower, and a floor built from it would flatter the op.
 
 Rank & Sort's positives carry sorting targets (IoUs) drawn uniformly from [0.1, 1].
 
@@ -130,9 +133,10 @@ def forward_backward(fn, scores, targets, delta):
 
 def memory_floor(scores, targets):
     def run():
-        scores.mul(targets)
-        scores.sum()
-        targets.sum()
+        for _ in range(2):
+            scores.sum()
+            targets.max()
+        torch.empty_like(scores).fill_(0)
     return run
 
 

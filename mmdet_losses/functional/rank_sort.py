@@ -81,9 +81,14 @@ def _check_arguments(scores, targets, delta):
 
 
 def _bad_target(targets):
-    valid = (targets == 0) | (targets == -1) | ((targets > 0) & (targets <= 1))
-    if valid.all():
+    if targets.numel() == 0:
         return None
+    # Two or three passes when every target is valid: within [-1, 1] (a NaN fails the bounds too),
+    # the only invalid values left are the fractions in (-1, 0).
+    low, high = torch.aminmax(targets.detach())
+    if low >= -1 and high <= 1 and not (low < 0 and torch.clamp(targets.detach(), max=0).frac_().any()):
+        return None
+    valid = (targets == 0) | (targets == -1) | ((targets > 0) & (targets <= 1))
     index = int((~valid).reshape(-1).nonzero()[0])
     return ValueError('rank_sort_loss: targets must be in (0, 1] (a positive and its IoU), 0 (negative) '
                       f'or -1 (ignored), got {targets.reshape(-1)[index].item()} at flat index {index}')
@@ -133,14 +138,17 @@ def sorting_step(p: torch.Tensor, y: torch.Tensor, delta: float):
     sorting_error = torch.empty_like(p)
     update = torch.zeros_like(p)
     misfit = 1 - y
+    # H(p_k - p_i) = clamp(p_k / (2 delta) - (p_i / (2 delta) - 1/2), 0, 1): one subtraction and an
+    # in-place clamp per block.
+    scaled = p / (2 * delta)
     rows = max(1, PAIRWISE_BLOCK // m)
     for start in range(0, m, rows):
         block = slice(start, start + rows)
-        h = torch.clamp_((p - p[block, None]) / (2 * delta) + 0.5, 0, 1)
+        h = torch.clamp_(scaled - (scaled[block, None] - 0.5), 0, 1)
         rank_pos[block] = h.sum(1)
         # Among the positives with a target at least as high as i's: where i would stand if the
         # positives were sorted by their targets.
-        target_order = h * (y >= y[block, None])
+        target_order = torch.where(y >= y[block, None], h, 0.0)
         current = h @ misfit / rank_pos[block]
         target = target_order @ misfit / target_order.sum(1)
         q = current - target
