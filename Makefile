@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 INSTALL_INPUTS := tools/install_env.sh setup.py $(wildcard requirements/*.txt) \
 	$(shell find mmdet_losses/ops/csrc -type f)
 
-.PHONY: install test demo demo-harmonic demo-classification demo-rank-sort bench
+.PHONY: install test demo demo-harmonic demo-classification demo-rank-sort reproduce bench
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ demo-classification: $(STAMP)
 # work_dirs/demo/{curves,predictions}_rank_sort.png.
 demo-rank-sort: $(STAMP)
 	$(PYTHON) tools/demo.py --compare rank_sort
+
+# The classification papers' experiments at small scale on scikit-learn's digits (CPU, a few
+# minutes): the table and work_dirs/reproduce/classification_curves.png of docs/classification_losses.md.
+reproduce: $(STAMP)
+	$(PYTHON) tools/reproduce_classification.py
 
 # The sizes recorded in docs/benchmarks.md.
 bench: $(STAMP)
