@@ -23,11 +23,12 @@ import torch
 from mmdet_losses.functional import ap_loss, uniloss
 
 SETTINGS = {
-    'defaults (64 positives, 256 negatives, 16 anchors)': dict(),
-    '1024 negatives': dict(max_negatives=1024),
+    '64 positives, 256 negatives (the functional defaults)': dict(max_positives=64, max_negatives=256),
+    '64 positives, 1024 negatives': dict(max_positives=64, max_negatives=1024),
+    '32 positives, 2048 negatives (UniLoss module defaults)': dict(max_positives=32, max_negatives=2048),
     '16 positives, 64 negatives': dict(max_positives=16, max_negatives=64),
-    '64 anchors of each type': dict(num_anchors=64),
-    'temperature 4': dict(temperature=4.0),
+    '64 x 256, 64 anchors of each type': dict(max_positives=64, max_negatives=256, num_anchors=64),
+    '64 x 256, temperature 4': dict(max_positives=64, max_negatives=256, temperature=4.0),
 }
 
 

@@ -11,6 +11,6 @@ def test_small_ranking(load_tool, capsys):
         assert -1 <= row['positives cosine'] <= 1 and -1 <= row['negatives cosine'] <= 1, row
         assert 0 < row['touched'] <= 1, row
     # 256 sampled negatives of about 2980: one call touches under a tenth of them.
-    defaults = [row for row in rows if row['setting'].startswith('defaults')]
-    assert all(row['touched'] < 0.1 for row in defaults)
-    assert '| start | defaults' in capsys.readouterr().out
+    few = [row for row in rows if row['setting'].startswith('64 positives, 256 negatives')]
+    assert len(few) == 3 and all(row['touched'] < 0.1 for row in few)
+    assert '| start | 64 positives, 256 negatives' in capsys.readouterr().out
