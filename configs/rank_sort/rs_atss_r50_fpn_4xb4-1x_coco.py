@@ -1,5 +1,5 @@
 # RS-ATSS R50 1x on COCO (Oksuz et al., "Rank & Sort Loss for Object Detection and Instance
-# Segmentation", ICCV 2021, Table 5; 39.9 AP on minival in the authors' README) with the authors'
+# Segmentation", ICCV 2021; 39.9 AP on minival in the authors' README) with the authors'
 # settings (their configs/ranksort_loss/ranksort_atss_r50_fpn_1x_coco.py, mmdet 2): mmdet's ATSS R50
 # 1x, except
 # - the head: no centerness branch, Rank & Sort loss over every (anchor, class) entry of the

@@ -5,7 +5,7 @@ Every entry of ``scores`` is one candidate and all entries form ONE ranking, as 
 ``targets`` holds, per entry, ``y > 0`` for a positive (its sorting target: the IoU of its predicted
 box with its ground truth, in (0, 1]), 0 for a negative and -1 for an ignored entry. With
 ``H(x) = clamp(x / (2 delta) + 1/2, 0, 1)`` and ``x_ik = s_k - s_i``, each positive i has (paper,
-sec. 3 and eq. 7-8)
+eq. 7-8)
 
     rank_pos(i) = sum_{k in P} H(x_ik)          (i itself adds H(0) = 1/2)
     fp(i)       = sum_{j in N} H(x_ij)
@@ -15,7 +15,7 @@ sec. 3 and eq. 7-8)
           - sum_{k in P, y_k >= y_i} H(x_ik) (1 - y_k) / sum_{k in P, y_k >= y_i} H(x_ik)   (sorting error)
 
 and the losses are ``mean_i r_i`` (ranking) and ``mean_i q_i`` (sorting). Backward does not
-differentiate the step function: each value carries the paper's error-driven update (its sec. 3,
+differentiate the step function: each value carries the paper's error-driven update (its
 "identity update"), divided by |P|. Ranking: if fp(i) > eps, positive i gets ``-r_i`` and negative j
 gets ``r_i H(x_ij) / fp(i) = H(x_ij) / rank(i)``. Sorting: with ``M_ik = [y_k < y_i] H(x_ik)`` and
 ``D_i = sum_k M_ik``, if D_i > eps, positive i gets ``-q_i`` and every positive k gets

@@ -1,5 +1,5 @@
 """Rank & Sort loss against a per-positive loop written from the paper (Oksuz et al., ICCV 2021, eq.
-7-8 and the identity update of sec. 3), element by element in Python floats."""
+7-8 and its identity update), element by element in Python floats."""
 import pytest
 import torch
 
@@ -113,7 +113,7 @@ def test_awkward_layouts(layout):
 def test_updates_balance_and_skip_ignored_entries():
     scores, targets = problem(3)
     ranking, sorting, ranking_update, sorting_update = updates(rank_sort_loss, scores, targets)
-    # The identity update moves as much score down as up (paper, sec. 3).
+    # The identity update moves as much score down as up (the paper's identity update).
     assert abs(ranking_update.sum().item()) < 1e-15 and abs(sorting_update.sum().item()) < 1e-15
     assert torch.count_nonzero(ranking_update[targets == -1]) == 0
     assert torch.count_nonzero(sorting_update[targets <= 0]) == 0

@@ -1,6 +1,6 @@
 """RankSortLoss and RankSortATSSHead: the loss against the functional one on mmdet's labels, the head
-against an anchor-by-anchor reference of the paper's RS-ATSS training step (Oksuz et al., ICCV 2021,
-sec. 4-5)."""
+against an anchor-by-anchor reference of the paper's RS-ATSS training step (Oksuz et al., ICCV
+2021)."""
 import math
 
 import pytest

@@ -13,7 +13,7 @@ from .checks import check_predictions
 
 @MODELS.register_module()
 class RankSortATSSHead(ATSSHead):
-    """ATSS head trained with the Rank & Sort loss (Oksuz et al., ICCV 2021, sec. 5: "RS-ATSS").
+    """ATSS head trained with the Rank & Sort loss (Oksuz et al., ICCV 2021: "RS-ATSS").
 
     As the paper's RS-ATSS, it is mmdet's ``ATSSHead`` without the centerness branch (RS ranks the
     positives by their localisation quality instead), and one loss call covers every FPN level and
@@ -25,7 +25,7 @@ class RankSortATSSHead(ATSSHead):
     - box: ``loss_bbox`` (GIoU) on the positives' decoded boxes, each weighted by the positive's
       detached top class score (the highest sigmoid score over the classes) and normalised by the
       sum of these weights;
-    - value-based balance (paper, sec. 4): the box loss is multiplied by
+    - the paper's value-based balance: the box loss is multiplied by
       ``(loss_rank + loss_sort) / loss_bbox``, both detached, every iteration: no weight to tune,
       and the logged ``loss_bbox`` equals ``loss_rank + loss_sort``.
 
