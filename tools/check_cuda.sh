@@ -50,8 +50,10 @@ except ValueError as error:
 }
 step tests 300 "$PYTHON" -m pytest tests/ops tests/functional -q -rfEs -p no:cacheprovider
 step kernels 300 "$PYTHON" tools/exercise_cuda_kernels.py
-step benchmark 400 "$PYTHON" tools/benchmark_aploss.py --devices cuda --repeat 20 \
+step benchmark 400 "$PYTHON" tools/benchmark_aploss.py --losses aploss --devices cuda --repeat 20 \
   --sizes 2e6:1000 2.1e7:1600 1.5e8:3200
+step rank_sort 200 "$PYTHON" tools/benchmark_aploss.py --losses rank_sort --devices cuda --repeat 20 \
+  --sizes 2e6:1000 2.1e7:1600
 if [ -n "${BASELINE:-}" ]; then
   wait
   step baseline 300 env PYTHONPATH="$BASELINE" "$PYTHON" "$BASELINE/tools/benchmark_aploss.py" --devices cuda \
