@@ -40,6 +40,7 @@ import argparse
 import statistics
 import sys
 import time
+from typing import Callable, NamedTuple
 
 import torch
 
@@ -57,13 +58,23 @@ def with_quality(targets, generator):
     return torch.where(targets == 1, quality, targets.float())
 
 
-# name -> (title, op, the authors' algorithm (prune=True) and the plain loop, targets, default delta);
-# op and reference take (scores, targets, delta) and return the value whose backward is timed.
+class Loss(NamedTuple):
+    """A timed loss: ``op(scores, targets, delta)`` and ``reference(scores, targets, delta, prune)``
+    (prune=True: the authors' algorithm; False: the plain loop) return the value whose backward is
+    timed; ``targets(int8 targets, generator)`` makes the loss's targets."""
+    title: str
+    op: Callable
+    reference: Callable
+    targets: Callable
+    delta: float
+
+
 LOSSES = {
-    'aploss': ('AP-Loss, int8 targets, interpolated', ap_loss,
-               lambda s, t, d, prune: ap_loss_reference(s, t, d, prune=prune), lambda t, g: t, 1.0),
-    'rank_sort': ('Rank & Sort loss (ranking + sorting), float targets', lambda s, t, d: sum(rank_sort_loss(s, t, d)),
-                  lambda s, t, d, prune: sum(rank_sort_loss_reference(s, t, d, prune=prune)), with_quality, 0.5),
+    'aploss': Loss('AP-Loss, int8 targets, interpolated', ap_loss,
+                   lambda s, t, d, prune: ap_loss_reference(s, t, d, prune=prune), lambda t, g: t, 1.0),
+    'rank_sort': Loss('Rank & Sort loss (ranking + sorting), float targets',
+                      lambda s, t, d: sum(rank_sort_loss(s, t, d)),
+                      lambda s, t, d, prune: sum(rank_sort_loss_reference(s, t, d, prune=prune)), with_quality, 0.5),
 }
 
 
@@ -89,7 +100,7 @@ def problem(n, p, distribution, dtype, device, loss='aploss', seed=0):
         scores = -4.6 + 0.1 * noise
     else:
         scores = torch.where(targets == 1, 0.5 + 1.5 * noise, -7.0 + 2.0 * noise)
-    return scores.to(dtype).to(device), LOSSES[loss][3](targets, generator).to(device)
+    return scores.to(dtype).to(device), LOSSES[loss].targets(targets, generator).to(device)
 
 
 def sampled_targets(scores, targets, sample):
@@ -141,7 +152,7 @@ def memory_floor(scores, targets):
 
 
 def benchmark(device, sizes, distributions, dtype, delta, repeat, loop_positives, loss='aploss'):
-    _, op, reference, _, _ = LOSSES[loss]
+    op, reference = LOSSES[loss].op, LOSSES[loss].reference
     measure = timer(device)
     rows = []
     for n, p in sizes:
@@ -175,7 +186,7 @@ def milliseconds(seconds):
 
 
 def print_table(rows, dtype_name, delta):
-    print(f'\n{LOSSES[rows[0]["loss"]][0]}: forward + backward, {dtype_name} scores, delta={delta}')
+    print(f'\n{LOSSES[rows[0]["loss"]].title}: forward + backward, {dtype_name} scores, delta={delta}')
     print('| device | N | P | scores | op | official (pruned) | loop | torch.sort | memory floor | '
           'official / op | loop / op | op / floor |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
@@ -214,7 +225,7 @@ def main(argv=None):
         parser.error(f'--delta must be > 0, got {args.delta}')
     rows = []
     for loss in args.losses:
-        delta = args.delta or LOSSES[loss][4]
+        delta = args.delta or LOSSES[loss].delta
         table = []
         for name in devices:
             table += benchmark(torch.device(name), args.sizes, args.scores, DTYPES[args.dtype], delta,

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.ops import sigmoid_focal_loss
 
 from mmdet_losses.functional import anchor_loss, two_way_loss, uniloss
 
@@ -98,16 +99,18 @@ def binary_two_way(x):
     return x[:, 1] - x[:, 0]
 
 
-def focal(logits, one_hot, gamma=2.0):
-    p = torch.sigmoid(logits)
-    pt = torch.where(one_hot > 0, p, 1 - p)
-    return ((1 - pt) ** gamma * F.binary_cross_entropy_with_logits(logits, one_hot, reduction='none')).sum(1).mean()
+def per_sample(entry_losses):
+    """A (n, classes) element-wise loss summed over the classes and averaged over the samples."""
+    return entry_losses.sum(1).mean()
 
 
 def experiments(generator):
     """name -> (task, output size, loss of (outputs, targets)); tasks: 'binary', 'tenway', 'multi'."""
     def ten_hot(y):
         return F.one_hot(y, 10).float()
+
+    def bce(out, one_hot):
+        return per_sample(F.binary_cross_entropy_with_logits(out, one_hot, reduction='none'))
     return {
         'binary: 2-class cross-entropy': ('binary', 2, lambda out, y: F.cross_entropy(out, y)),
         'binary: UniLoss (AP)': ('binary', 2, lambda out, y: uniloss(binary_two_way(out), y, 'binary_ap',
@@ -115,13 +118,12 @@ def experiments(generator):
         '10-way: cross-entropy': ('tenway', 10, lambda out, y: F.cross_entropy(out, y)),
         '10-way: UniLoss (accuracy)': ('tenway', 10, lambda out, y: uniloss(out, y, 'accuracy',
                                                                             generator=generator)),
-        '10-way: binary cross-entropy': ('tenway', 10, lambda out, y: F.binary_cross_entropy_with_logits(
-            out, ten_hot(y), reduction='none').sum(1).mean()),
-        '10-way: focal loss (gamma 2)': ('tenway', 10, lambda out, y: focal(out, ten_hot(y))),
-        **{f"10-way: Anchor Loss ('{mode}')": ('tenway', 10, lambda out, y, mode=mode: anchor_loss(
-            out, ten_hot(y), gamma=0.5, slack=0.05, mode=mode).sum(1).mean()) for mode in ('pos', 'neg', 'both')},
-        'multi-label: binary cross-entropy': ('multi', 10, lambda out, y: F.binary_cross_entropy_with_logits(
-            out, y, reduction='none').sum(1).mean()),
+        '10-way: binary cross-entropy': ('tenway', 10, lambda out, y: bce(out, ten_hot(y))),
+        '10-way: focal loss (gamma 2)': ('tenway', 10, lambda out, y: per_sample(sigmoid_focal_loss(
+            out, ten_hot(y), alpha=-1, gamma=2.0, reduction='none'))),
+        **{f"10-way: Anchor Loss ('{mode}')": ('tenway', 10, lambda out, y, mode=mode: per_sample(anchor_loss(
+            out, ten_hot(y), gamma=0.5, slack=0.05, mode=mode))) for mode in ('pos', 'neg', 'both')},
+        'multi-label: binary cross-entropy': ('multi', 10, bce),
         'multi-label: Two-way loss': ('multi', 10, lambda out, y: two_way_loss(out, y)),
     }
 

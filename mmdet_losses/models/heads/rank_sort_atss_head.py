@@ -9,6 +9,7 @@ from mmdet.utils import ConfigType, InstanceList, OptInstanceList, reduce_mean
 from torch import Tensor
 
 from .checks import check_predictions
+from .whole_minibatch import flatten_levels
 
 
 @MODELS.register_module()
@@ -83,8 +84,8 @@ class RankSortATSSHead(ATSSHead):
         # Per level the targets are (num_images, level_anchors, ...) and the predictions
         # (num_images, anchors_per_location * channels, H, W): flatten both in (image, location,
         # anchor) order, then join the levels.
-        cls_score = torch.cat([_flatten(score, self.cls_out_channels) for score in cls_scores])
-        bbox_pred = torch.cat([_flatten(pred, 4) for pred in bbox_preds])
+        cls_score = torch.cat([flatten_levels(score, self.cls_out_channels) for score in cls_scores])
+        bbox_pred = torch.cat([flatten_levels(pred, 4) for pred in bbox_preds])
         anchors = torch.cat([anchors.reshape(-1, 4) for anchors in anchors_list])
         labels = torch.cat([labels.reshape(-1) for labels in labels_list])
         label_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
@@ -106,7 +107,3 @@ class RankSortATSSHead(ATSSHead):
         box_value = reduce_mean(loss_bbox.detach()).item()
         balance = (loss_rank + loss_sort).detach() / box_value if box_value > 0 else 0.0
         return dict(loss_rank=loss_rank, loss_sort=loss_sort, loss_bbox=loss_bbox * balance)
-
-
-def _flatten(prediction: Tensor, channels: int) -> Tensor:
-    return prediction.permute(0, 2, 3, 1).reshape(-1, channels)

@@ -38,13 +38,13 @@ class WholeMinibatchLossMixin:
         # Per level, the targets are (num_images, level_anchors, ...); the predictions
         # (num_images, anchors_per_location * channels, H, W). Flatten both level by level in the
         # same (image, location, anchor) order, then join the levels.
-        cls_score = torch.cat([self._flatten(score, self.cls_out_channels) for score in cls_scores])
+        cls_score = torch.cat([flatten_levels(score, self.cls_out_channels) for score in cls_scores])
         labels = torch.cat([labels.reshape(-1) for labels in labels_list])
         label_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
         loss_cls = self.loss_cls(cls_score, labels, label_weights, avg_factor=avg_factor)
         avg_factor = reduce_mean(torch.tensor(float(avg_factor), device=cls_score.device)).item()
 
-        bbox_pred = torch.cat([self._flatten(pred, self.bbox_coder.encode_size) for pred in bbox_preds])
+        bbox_pred = torch.cat([flatten_levels(pred, self.bbox_coder.encode_size) for pred in bbox_preds])
         target_dim = bbox_targets_list[0].size(-1)
         bbox_targets = torch.cat([targets.reshape(-1, target_dim) for targets in bbox_targets_list])
         bbox_weights = torch.cat([weights.reshape(-1, target_dim) for weights in bbox_weights_list])
@@ -58,6 +58,8 @@ class WholeMinibatchLossMixin:
         loss_bbox = self.loss_bbox(bbox_pred, bbox_targets, bbox_weights, avg_factor=avg_factor)
         return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)
 
-    @staticmethod
-    def _flatten(prediction: Tensor, channels: int) -> Tensor:
-        return prediction.permute(0, 2, 3, 1).reshape(-1, channels)
+
+def flatten_levels(prediction: Tensor, channels: int) -> Tensor:
+    """One level's (num_images, anchors_per_location * channels, H, W) prediction as rows of
+    ``channels`` in (image, location, anchor) order: the order of its targets."""
+    return prediction.permute(0, 2, 3, 1).reshape(-1, channels)

@@ -4,8 +4,7 @@ import torch
 from mmdet.registry import MODELS
 
 from ...functional import rank_sort_loss
-from .contract import check_classification_call, check_reduction
-from .whole_ranking import WholeRankingLoss, ranking_targets
+from .whole_ranking import WholeRankingLoss
 
 
 @MODELS.register_module()
@@ -73,16 +72,11 @@ class RankSortLoss(WholeRankingLoss):
             avg_factor: Accepted for mmdet's loss call and not used (the loss normalises itself).
             reduction_override (str, optional): None, 'mean' or 'sum' (the same values).
         """
-        name = type(self).__name__
-        if reduction_override == 'none':
-            raise ValueError(f"{name}: reduction_override='none' is not defined for a ranking loss "
-                             '(it has one value for the whole ranking)')
-        check_reduction(name, reduction_override or 'mean', avg_factor)
         labels, quality = target if isinstance(target, (tuple, list)) else (target, None)
-        check_classification_call(name, cls_score, labels, label_weights)
-        targets = ranking_targets(cls_score, labels, label_weights).to(cls_score.dtype)
+        targets = self.checked_targets(cls_score, labels, label_weights, avg_factor,
+                                       reduction_override).to(cls_score.dtype)
         if quality is not None:
-            targets = self._with_quality(name, targets, labels, quality)
+            targets = self._with_quality(type(self).__name__, targets, labels, quality)
         ranking, sorting = rank_sort_loss(cls_score, targets, self.delta, group=self.group())
         return self.loss_weight * ranking, self.loss_weight * sorting
 

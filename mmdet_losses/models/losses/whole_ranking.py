@@ -46,13 +46,20 @@ class WholeRankingLoss(nn.Module):
             reduction_override (str, optional): None, 'mean' or 'sum' (the same single value);
                 'none' is refused, as the loss has no per-entry value.
         """
+        return self.loss_weight * self.loss(
+            cls_score, self.checked_targets(cls_score, labels, label_weights, avg_factor, reduction_override))
+
+    def checked_targets(self, cls_score: torch.Tensor, labels: torch.Tensor, label_weights: torch.Tensor = None,
+                        avg_factor=None, reduction_override: str = None) -> torch.Tensor:
+        """The call's arguments checked (as ``forward`` documents them) and its ranking targets
+        (``ranking_targets``)."""
         name = type(self).__name__
         if reduction_override == 'none':
             raise ValueError(f"{name}: reduction_override='none' is not defined for a ranking loss "
                              '(it has one value for the whole ranking)')
         check_reduction(name, reduction_override or 'mean', avg_factor)
         check_classification_call(name, cls_score, labels, label_weights)
-        return self.loss_weight * self.loss(cls_score, ranking_targets(cls_score, labels, label_weights))
+        return ranking_targets(cls_score, labels, label_weights)
 
     def loss(self, cls_score: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
