@@ -67,6 +67,20 @@ def use_gloo_without_gpu(cfg) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+def close_process_group() -> None:
+    """Destroys the default process group, if any, at the end of a run that finished.
+
+    mmengine leaves it to the interpreter's exit; with gloo a worker thread can then still hold
+    tensors while Python is torn down, and the process ends in SIGABRT ("terminate called without
+    an active exception") after a run that succeeded. Not called after an error: destroying the
+    group while another process is still inside a collective would hang.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def allow_mmengine_checkpoints() -> None:
     """Lets ``torch.load``'s default ``weights_only=True`` read the checkpoints mmengine writes.
 

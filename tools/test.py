@@ -9,7 +9,8 @@ import argparse
 from mmengine.runner import Runner
 
 import mmdet_losses  # noqa: F401  (registers the losses and heads; lets torch.load read checkpoints)
-from mmdet_losses.runtime import add_runner_arguments, load_config, use_gloo_without_gpu
+from mmdet_losses.runtime import (add_runner_arguments, close_process_group, load_config,
+                                  use_gloo_without_gpu)
 
 
 def parse_args(argv=None):
@@ -42,7 +43,9 @@ def main(argv=None):
     cfg = build_config(args)
     use_gloo_without_gpu(cfg)
     runner = Runner.from_cfg(cfg)
-    return runner.test()
+    metrics = runner.test()
+    close_process_group()
+    return metrics
 
 
 if __name__ == '__main__':

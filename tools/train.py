@@ -9,7 +9,8 @@ import argparse
 from mmengine.runner import Runner
 
 import mmdet_losses  # noqa: F401  (registers the losses and heads; lets torch.load read checkpoints)
-from mmdet_losses.runtime import add_runner_arguments, load_config, use_gloo_without_gpu
+from mmdet_losses.runtime import (add_runner_arguments, close_process_group, load_config,
+                                  use_gloo_without_gpu)
 
 
 def parse_args(argv=None):
@@ -49,6 +50,7 @@ def main(argv=None):
     use_gloo_without_gpu(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    close_process_group()
     return runner
 
 
