@@ -13,11 +13,12 @@ validation images with each model's best boxes drawn (predictions_<comparison>.p
     python tools/demo.py --compare harmonic
     python tools/demo.py --iters 200 --out work_dirs/demo_short
 
-A finished run is reused (the focal-loss baseline by both comparisons): delete its folder under OUT
-to train it again.
+A finished run of the same config is reused (the focal-loss baseline by the comparisons that share
+it); a changed config trains again. Delete a run's folder under OUT to train it again anyway.
 """
 import argparse
 import copy
+import hashlib
 import json
 import sys
 import time
@@ -77,17 +78,22 @@ def own_visualizer(cfg, name):
 
 
 def train(cfg, work_dir, iters):
-    """Trains unless a finished run is there; returns the training time in seconds."""
+    """Trains unless a finished run of the same config is there; returns the training time in
+    seconds."""
     from mmengine.runner import Runner
 
     record = work_dir / 'demo_train.json'
+    fingerprint = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()
     if (work_dir / f'iter_{iters}.pth').is_file() and record.is_file():
-        print(f'reusing the finished run in {work_dir}')
-        return json.loads(record.read_text())['seconds']
+        finished = json.loads(record.read_text())
+        if finished.get('config') == fingerprint:
+            print(f'reusing the finished run in {work_dir}')
+            return finished['seconds']
+        print(f'the config changed since the run in {work_dir}: training it again')
     started = time.perf_counter()
     Runner.from_cfg(own_visualizer(cfg, f'{work_dir.resolve()}:train')).train()
     seconds = time.perf_counter() - started
-    record.write_text(json.dumps(dict(seconds=seconds, iters=iters)))
+    record.write_text(json.dumps(dict(seconds=seconds, iters=iters, config=fingerprint)))
     return seconds
 
 

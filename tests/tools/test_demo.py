@@ -22,6 +22,12 @@ def test_demo_trains_evaluates_draws_and_reuses_finished_runs(load_tool, tmp_pat
     assert capsys.readouterr().out.count('reusing the finished run') == 2
     assert [seconds for *_, seconds in again] == [seconds for *_, seconds in rows]
 
+    _, slug, path = demo.COMPARISONS['aploss'][1]
+    changed = demo.config(path, data, out / slug, 4)
+    changed.optim_wrapper.optimizer.lr /= 2
+    demo.train(changed, out / slug, 4)
+    assert 'the config changed since the run' in capsys.readouterr().out
+
 
 def test_harmonic_comparison_shares_the_baseline_run(load_tool, tmp_path, capsys):
     data, out = tmp_path / 'data', tmp_path / 'out'
