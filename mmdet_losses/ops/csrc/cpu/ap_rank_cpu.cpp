@@ -267,21 +267,23 @@ class NegativeBins {
     SlotRuns runs = runs_[c];
     double x[kBatch];
     Window w[kBatch];
-    for (; r != end; r += kBatch) {
-      // The last batch may be short: its unused lanes search the batch's first score again.
-      const int used = static_cast<int>(std::min<int64_t>(kBatch, end - r));
+    for (; end - r >= kBatch; r += kBatch) {
       for (int k = 0; k < kBatch; ++k) {
-        x[k] = static_cast<double>(chunk_scores[r[k < used ? k : 0].offset]);
+        x[k] = static_cast<double>(chunk_scores[r[k].offset]);
       }
       windows_of_batch(grid, x, delta, w);
-      for (int k = 0; k < used; ++k) {
+      for (int k = 0; k < kBatch; ++k) {
         runs.add(out, w[k], x[k]);
         r[k].lo = static_cast<int32_t>(w[k].lo);
         r[k].hi = static_cast<int32_t>(w[k].hi);
       }
-      if (used < kBatch) {
-        break;
-      }
+    }
+    for (; r != end; ++r) {
+      const double score = static_cast<double>(chunk_scores[r->offset]);
+      const Window window = window_of(grid, score, delta);
+      runs.add(out, window, score);
+      r->lo = static_cast<int32_t>(window.lo);
+      r->hi = static_cast<int32_t>(window.hi);
     }
     runs_[c] = runs;
   }
