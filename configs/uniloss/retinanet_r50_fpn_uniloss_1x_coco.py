@@ -1,7 +1,8 @@
 # RetinaNet R50-FPN on COCO with UniLoss of detection AP (16 anchors of each kind, at most 32
 # positive and 2048 negative entries per step, loss weight 8: the settings that train the demo
-# detector, docs/classification_losses.md; not measured at this scale) over the whole minibatch (APLossRetinaHead) in place of
-# focal loss; everything else is mmdet::retinanet/retinanet_r50_fpn_1x_coco.py, its baseline.
+# detector, docs/classification_losses.md; not measured at this scale) over the whole minibatch
+# (APLossRetinaHead) in place of focal loss; everything else is
+# mmdet::retinanet/retinanet_r50_fpn_1x_coco.py, its baseline.
 _base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 

@@ -1,7 +1,8 @@
 # RetinaNet R50-FPN on VOC07+12 with UniLoss of detection AP (16 anchors of each kind, at most 32
 # positive and 2048 negative entries per step, loss weight 8: the settings that train the demo
-# detector, docs/classification_losses.md; not measured at this scale) over the whole minibatch (APLossRetinaHead) in place of
-# focal loss; everything else is mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py, its baseline.
+# detector, docs/classification_losses.md; not measured at this scale) over the whole minibatch
+# (APLossRetinaHead) in place of focal loss; everything else is
+# mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py, its baseline.
 _base_ = 'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py'
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 

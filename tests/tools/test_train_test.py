@@ -80,3 +80,23 @@ def test_checkpoints_need_only_the_allowed_globals(load_tool, demo_workspace):
     allowed = {f'{obj.__module__}.{obj.__qualname__}' for obj in mmengine_checkpoint_globals()}
     needed = set(torch.serialization.get_unsafe_globals_in_checkpoint('work/iter_1.pth'))
     assert needed <= allowed | {'builtins.getattr'}, needed - allowed
+
+
+def test_a_finished_distributed_run_closes_its_process_group(load_tool, demo_workspace, monkeypatch):
+    """Left open, gloo's group can abort the process at interpreter exit after a successful run."""
+    import socket
+
+    import torch.distributed as dist
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    for name, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
+                            MASTER_PORT=str(port), CUDA_VISIBLE_DEVICES='').items():
+        monkeypatch.setenv(name, value)
+    runner = load_tool('train').main([CONFIG, '--work-dir', 'work', '--launcher', 'pytorch', '--cfg-options',
+                                      'train_cfg.max_iters=1', 'default_hooks.checkpoint.interval=1',
+                                      'train_dataloader.batch_size=2'])
+    assert runner.iter == 1 and runner.distributed
+    assert not dist.is_initialized()
+    metrics = load_tool('test').main([CONFIG, 'work/iter_1.pth', '--work-dir', 'eval', '--launcher', 'pytorch'])
+    assert 'coco/bbox_mAP' in metrics and not dist.is_initialized()
