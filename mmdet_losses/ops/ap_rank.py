@@ -27,6 +27,9 @@ def _ap_rank_fake(scores, targets, delta, interpolated):
 def _setup_context(ctx, inputs, output):
     loss, grad = output
     ctx.mark_non_differentiable(grad)
+    # Nothing flows back through grad: without this, autograd fills an N-sized tensor of zeros as
+    # its incoming gradient on every backward.
+    ctx.set_materialize_grads(False)
     ctx.save_for_backward(grad)
 
 

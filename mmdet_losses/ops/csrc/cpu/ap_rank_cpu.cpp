@@ -2,6 +2,7 @@
 // ap_rank.h, with each thread accumulating its own difference arrays (no shared writes in the passes
 // over the negatives).
 #include "../ap_rank.h"
+#include "ap_rank_cpu_avx2.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -36,45 +37,58 @@ Chunks split(int64_t n) {
   return {n, std::max<int64_t>(1, (n + count - 1) / count), count};
 }
 
-// Whether any of targets t[0, count) is a positive or invalid (not 0 or -1): a loop the compiler
-// vectorises, since almost every target is 0 or -1.
+// Whether target v is a positive or invalid (neither 0 nor -1).
 template <typename target_t>
-bool any_positive_or_invalid(const target_t* t, int64_t count) {
-  bool found = false;
-  for (int64_t k = 0; k < count; ++k) {
-    if constexpr (std::is_signed_v<target_t>) {
-      found |= (t[k] != 0) & (t[k] != -1);
-    } else {
-      found |= t[k] != 0;
+bool positive_or_invalid(target_t v) {
+  if constexpr (std::is_signed_v<target_t>) {
+    return (v != 0) & (v != -1);
+  } else {
+    return v != 0;
+  }
+}
+
+// The first j in [from, end) whose target is a positive or invalid, or end. Blocks of 64 targets
+// holding only negatives and ignored entries are skipped by a test the compiler vectorises (AVX2:
+// by a test written with it).
+template <typename target_t>
+int64_t next_positive_or_invalid(const target_t* t, int64_t from, int64_t end, bool avx2) {
+  if constexpr (std::is_same_v<target_t, int8_t>) {
+    if (avx2) {
+      return next_positive_or_invalid_avx2(t, from, end);
     }
   }
-  return found;
+  constexpr int64_t kBlock = 64;
+  for (; from < end; from = std::min(from + kBlock, end)) {
+    const int64_t block_end = std::min(from + kBlock, end);
+    bool found = false;
+    for (int64_t k = from; k < block_end; ++k) {
+      found |= positive_or_invalid(t[k]);
+    }
+    if (found) {
+      for (; !positive_or_invalid(t[from]); ++from) {
+      }
+      return from;
+    }
+  }
+  return end;
 }
 
 // Pass 0, over the targets only: checks every value and returns the positives' flat indices in
-// ascending order. Blocks of targets that hold only negatives and ignored entries are skipped by
-// a vectorised test.
+// ascending order.
 template <typename target_t>
-at::Tensor find_positives(const target_t* t, const Chunks& chunks) {
-  constexpr int64_t kBlock = 64;
+at::Tensor find_positives(const target_t* t, const Chunks& chunks, bool avx2) {
   std::vector<std::vector<int64_t>> found(chunks.count);
   std::vector<int64_t> first_bad(chunks.count, -1);
   at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
-      for (int64_t block = chunks.begin(c); block < chunks.end(c) && first_bad[c] < 0; block += kBlock) {
-        const int64_t block_end = std::min(block + kBlock, chunks.end(c));
-        if (!any_positive_or_invalid(t + block, block_end - block)) {
-          continue;
+      const int64_t end = chunks.end(c);
+      for (int64_t j = next_positive_or_invalid(t, chunks.begin(c), end, avx2); j < end;
+           j = next_positive_or_invalid(t, j + 1, end, avx2)) {
+        if (t[j] != 1) {
+          first_bad[c] = j;
+          break;
         }
-        for (int64_t j = block; j < block_end; ++j) {
-          const int64_t v = static_cast<int64_t>(t[j]);
-          if (v == 1) {
-            found[c].push_back(j);
-          } else if (v != 0 && v != -1) {
-            first_bad[c] = j;
-            break;
-          }
-        }
+        found[c].push_back(j);
       }
     }
   });
@@ -359,11 +373,19 @@ struct CpuKernel {
     const score_t* s = scores.const_data_ptr<score_t>();
     const target_t* t = targets.const_data_ptr<target_t>();
     const Chunks chunks = split(scores.numel());
+    const bool avx2 = avx2_kernel_enabled();
 
-    const at::Tensor positive_index = find_positives(t, chunks);
+    const at::Tensor positive_index = find_positives(t, chunks, avx2);
     const int64_t m = positive_index.numel();
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
     const double* p = sorted_scores.const_data_ptr<double>();
+    if constexpr (std::is_same_v<score_t, float> && std::is_same_v<target_t, int8_t>) {
+      if (m > 0 && avx2) {
+        if (auto result = ap_rank_avx2(scores, targets, p, m, sorted_index, delta, interpolated)) {
+          return *result;
+        }
+      }
+    }
     const GridTable table = grid_of(p, m);
     NegativeBins<score_t> bins(s, chunks, table.view(), delta);
     const ReachingNegatives negatives(s, t, chunks, delta, lowest_positive(table.view()), bins);

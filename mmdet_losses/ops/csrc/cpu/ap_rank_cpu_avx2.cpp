@@ -1,0 +1,436 @@
+// The AVX2 kernel of ap_rank (fp32 scores, int8 targets). Same method as the portable kernel, in
+// another form: a negative's window (lo, hi) over the sorted positives depends only on where its
+// score x falls among the 2m window edges p[i] - delta and p[i] + delta. So each negative needs ONE
+// search, for its segment k = #{edges < x}, and both passes work per segment:
+//   pass 1 counts the negatives of each segment and sums their scores (two adds, not five);
+//   pass 2 writes a + b x with a and b tabulated per segment.
+// The edges are kept as fp32 rounded down: for an fp32 score x and a float64 edge e, e < x exactly
+// when (largest fp32 <= e) < x, so 8 scores are compared at once without converting them. Edges
+// computed as p[i] +- delta and rounded once give the windows of the float64 arithmetic up to that
+// rounding; H is continuous at both edges, so the sums differ only in the last bits.
+#include "ap_rank_cpu_avx2.h"
+
+#include "../ap_rank.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MMDET_LOSSES_AVX2 1
+#endif
+
+namespace mmdet_losses {
+
+#ifdef MMDET_LOSSES_AVX2
+
+namespace {
+
+#define AVX2_TARGET __attribute__((target("avx2,fma,popcnt")))
+
+// The largest fp32 <= v (-inf or +inf beyond fp32's range).
+float float_at_or_below(double v) {
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) > v) {
+    f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  }
+  return f;
+}
+
+// The sorted window edges and a uniform grid over them, as the searches read them. cell_of is
+// monotone under fp32 rounding, so the edges of lower cells are < x and those of higher cells > x:
+// an entry's segment is its cell's first edge plus the number of that cell's edges below it. The
+// grid is fine enough that most cells hold at most one edge, which one comparison settles; where
+// a cell holds more, `steps` branch-free halvings do (cells hold fewer than 2^steps edges).
+struct Segments {
+  std::vector<float> edges;        // 2m ascending, then 2^steps entries of +inf
+  std::vector<int32_t> lo, hi;     // per segment k in [0, 2m]: the window of its scores
+  std::vector<int32_t> cell_word;  // per cell: 2 (its first edge) + 1 if it holds several edges
+  float origin = 0.0f;
+  float scale = 0.0f;
+  float last_cell = 0.0f;
+  int steps = 0;
+
+  int32_t cell_of(float x) const {
+    float v = (x - origin) * scale;
+    v = v > 0.0f ? v : 0.0f;  // as _mm256_max_ps(v, 0): NaN (inf * 0) goes to cell 0
+    v = v < last_cell ? v : last_cell;
+    return static_cast<int32_t>(v);
+  }
+};
+
+constexpr int64_t kCellsPerEdge = 16;
+constexpr int64_t kMaxCells = int64_t{1} << 22;  // below 2^24, float(cells - 1) is exact
+
+std::optional<Segments> segments_of(const double* p, int64_t m, double delta) {
+  if (m > (int64_t{1} << 28)) {
+    return std::nullopt;
+  }
+  std::vector<float> minus(m), plus(m);
+  for (int64_t i = 0; i < m; ++i) {
+    minus[i] = float_at_or_below(p[i] - delta);
+    plus[i] = float_at_or_below(p[i] + delta);
+  }
+  if (!std::isfinite(minus[0]) || !std::isfinite(plus[m - 1])) {
+    return std::nullopt;
+  }
+  Segments seg;
+  seg.edges.resize(2 * m);
+  seg.lo.resize(2 * m + 1);
+  seg.hi.resize(2 * m + 1);
+  // Merged ascending; a score above the edge minus[i] has positive i in or below its window (hi
+  // counts them), above plus[i] it has positive i below its window (lo counts them).
+  int64_t a = 0, b = 0;
+  seg.lo[0] = seg.hi[0] = 0;
+  for (int64_t k = 0; k < 2 * m; ++k) {
+    if (b == m || (a < m && minus[a] <= plus[b])) {
+      seg.edges[k] = minus[a++];
+    } else {
+      seg.edges[k] = plus[b++];
+    }
+    seg.hi[k + 1] = static_cast<int32_t>(a);
+    seg.lo[k + 1] = static_cast<int32_t>(b);
+  }
+  const int64_t cells = std::min(kCellsPerEdge * 2 * m, kMaxCells);
+  const float span = seg.edges[2 * m - 1] - seg.edges[0];
+  seg.origin = seg.edges[0];
+  seg.scale = static_cast<float>(cells) / span;
+  seg.last_cell = static_cast<float>(cells - 1);
+  if (!(span > 0.0f) || !std::isfinite(seg.scale)) {
+    seg.scale = 0.0f;
+    seg.last_cell = 0.0f;
+  }
+  const int64_t used_cells = static_cast<int64_t>(seg.last_cell) + 1;
+  std::vector<int32_t> occupancy(used_cells, 0);
+  for (int64_t k = 0; k < 2 * m; ++k) {
+    ++occupancy[seg.cell_of(seg.edges[k])];
+  }
+  seg.cell_word.resize(used_cells);
+  int32_t first = 0, most = 0;
+  for (int64_t c = 0; c < used_cells; ++c) {
+    seg.cell_word[c] = 2 * first + (occupancy[c] > 1 ? 1 : 0);
+    first += occupancy[c];
+    most = std::max(most, occupancy[c]);
+  }
+  while ((int64_t{1} << seg.steps) <= most) {
+    ++seg.steps;
+  }
+  seg.edges.resize(2 * m + (int64_t{1} << seg.steps), std::numeric_limits<float>::infinity());
+  return seg;
+}
+
+// The segments of 8 scores.
+AVX2_TARGET inline __m256i segments_of_8(const Segments& seg, __m256 x) {
+  __m256 v = _mm256_mul_ps(_mm256_sub_ps(x, _mm256_set1_ps(seg.origin)), _mm256_set1_ps(seg.scale));
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(seg.last_cell));
+  const __m256i word = _mm256_i32gather_epi32(seg.cell_word.data(), _mm256_cvttps_epi32(v), 4);
+  __m256i at = _mm256_srli_epi32(word, 1);
+  const __m256i several = _mm256_and_si256(word, _mm256_set1_epi32(1));
+  if (_mm256_testz_si256(several, several)) {
+    // Each cell holds at most one edge, and an empty cell's next edge lies above x.
+    const __m256 edge = _mm256_i32gather_ps(seg.edges.data(), at, 4);
+    return _mm256_sub_epi32(at, _mm256_castps_si256(_mm256_cmp_ps(edge, x, _CMP_LT_OQ)));
+  }
+  for (int step = seg.steps - 1; step >= 0; --step) {
+    const int half = 1 << step;
+    const __m256 edge = _mm256_i32gather_ps(seg.edges.data() + half - 1, at, 4);
+    const __m256i below = _mm256_castps_si256(_mm256_cmp_ps(edge, x, _CMP_LT_OQ));
+    at = _mm256_add_epi32(at, _mm256_and_si256(below, _mm256_set1_epi32(half)));
+  }
+  return at;
+}
+
+int32_t segment_of(const Segments& seg, float x) {
+  int32_t at = seg.cell_word[seg.cell_of(x)] >> 1;
+  for (int step = seg.steps - 1; step >= 0; --step) {
+    const int half = 1 << step;
+    at += seg.edges[at + half - 1] < x ? half : 0;
+  }
+  return at;
+}
+
+// Shuffles by an 8-bit lane mask: pack[mask] moves the lanes it selects to the front (in order);
+// expand[mask] moves the front lanes back to the selected ones.
+struct LaneTables {
+  alignas(32) int32_t pack[256][8];
+  alignas(32) int32_t expand[256][8];
+  LaneTables() {
+    for (int mask = 0; mask < 256; ++mask) {
+      int packed = 0;
+      for (int lane = 0; lane < 8; ++lane) {
+        expand[mask][lane] = packed;
+        if (mask & (1 << lane)) {
+          pack[mask][packed++] = lane;
+        }
+      }
+      for (int lane = packed; lane < 8; ++lane) {
+        pack[mask][lane] = 0;
+      }
+    }
+  }
+};
+const LaneTables kLanes;
+
+// What pass 1 keeps of a chunk for pass 2: which of each 8 entries reach a positive's window
+// (segment >= 1), and the reaching negatives' scores and segments, packed in entry order (with
+// room for one vector more).
+struct ChunkNegatives {
+  uint8_t* reaching;  // one mask per 8 entries
+  float* score;       // pass 2 overwrites each with its gradient
+  int32_t* segment;
+  int64_t count = 0;
+  int64_t first_invalid = -1;  // chunk offset of the first non-finite score
+};
+
+constexpr int64_t kBlock = 4096;  // a multiple of 8
+constexpr int kCopies = 4;        // copies of each segment's bins: clustered scores chain fewer adds
+
+// Pass 1 over one chunk: packs the reaching negatives of each block of kBlock entries, searches
+// their segments and bins them (bins[(k kCopies + copy) 2 + {0, 1}]: count and sum of scores),
+// while the block is in cache.
+AVX2_TARGET void bin_chunk(const float* s, const int8_t* t, int64_t length, const Segments& seg, double* bins,
+                           ChunkNegatives& out) {
+  // Locals: stores through out's pointers could otherwise alias out itself.
+  uint8_t* const reaching = out.reaching;
+  float* const score = out.score;
+  int32_t* const segment = out.segment;
+  const float reach_score = seg.edges[0];
+  const __m256 reach = _mm256_set1_ps(reach_score);
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 infinity = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  int64_t count = 0;
+  for (int64_t block = 0; block < length; block += kBlock) {
+    const int64_t block_end = std::min(block + kBlock, length);
+    const int64_t first = count;
+    __m256 finite = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    int64_t j = block;
+    for (; j + 8 <= block_end; j += 8) {
+      const __m256 x = _mm256_loadu_ps(s + j);
+      const __m256i target = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(t + j)));
+      const __m256 negative = _mm256_castsi256_ps(_mm256_cmpeq_epi32(target, _mm256_setzero_si256()));
+      const int mask = _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(x, reach, _CMP_GT_OQ), negative));
+      finite = _mm256_and_ps(finite, _mm256_cmp_ps(_mm256_and_ps(x, magnitude), infinity, _CMP_LT_OQ));
+      reaching[j / 8] = static_cast<uint8_t>(mask);
+      const __m256i pack = _mm256_load_si256(reinterpret_cast<const __m256i*>(kLanes.pack[mask]));
+      _mm256_storeu_ps(score + count, _mm256_permutevar8x32_ps(x, pack));
+      count += _mm_popcnt_u32(static_cast<unsigned>(mask));
+    }
+    bool tail_finite = true;
+    if (j < block_end) {
+      int mask = 0;
+      for (int lane = 0; j + lane < block_end; ++lane) {
+        const float x = s[j + lane];
+        tail_finite &= std::isfinite(x);
+        score[count] = x;
+        const bool reaches = (t[j + lane] == 0) & (x > reach_score);
+        mask |= static_cast<int>(reaches) << lane;
+        count += reaches;
+      }
+      reaching[j / 8] = static_cast<uint8_t>(mask);
+    }
+    if (_mm256_movemask_ps(finite) != 0xff || !tail_finite) {
+      for (j = block; std::isfinite(s[j]); ++j) {
+      }
+      out.first_invalid = j;
+      return;
+    }
+    int64_t i = first;
+    for (; i + 8 <= count; i += 8) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(segment + i), segments_of_8(seg, _mm256_loadu_ps(score + i)));
+    }
+    for (; i < count; ++i) {
+      segment[i] = segment_of(seg, score[i]);
+    }
+    for (i = first; i < count; ++i) {
+      double* bin = bins + 2 * (segment[i] * kCopies + (i & (kCopies - 1)));
+      bin[0] += 1.0;
+      bin[1] += static_cast<double>(score[i]);
+    }
+  }
+  out.count = count;
+}
+
+// base[k[0]], ..., base[k[3]]. (_mm256_i32gather_pd, the same instruction, leaves its source
+// undefined, and GCC warns about that.)
+AVX2_TARGET inline __m256d gather_4(const double* base, __m128i k) {
+  return _mm256_mask_i32gather_pd(_mm256_setzero_pd(), base, k, _mm256_castsi256_pd(_mm256_set1_epi64x(-1)), 8);
+}
+
+// Pass 2 over one chunk: a[k] + b[k] x for each reaching negative, in place of its packed score,
+// then every entry written in order: those values where the masks say so, 0 elsewhere.
+AVX2_TARGET void write_chunk(ChunkNegatives& negatives, int64_t length, const double* a, const double* b,
+                             float* g) {
+  float* const value = negatives.score;
+  const int32_t* const segment = negatives.segment;
+  int64_t i = 0;
+  for (; i + 4 <= negatives.count; i += 4) {
+    const __m128i k = _mm_loadu_si128(reinterpret_cast<const __m128i*>(segment + i));
+    const __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(value + i));
+    const __m256d sum = _mm256_fmadd_pd(gather_4(b, k), x, gather_4(a, k));
+    _mm_storeu_ps(value + i, _mm256_cvtpd_ps(sum));
+  }
+  for (; i < negatives.count; ++i) {
+    value[i] = static_cast<float>(std::fma(b[segment[i]], static_cast<double>(value[i]), a[segment[i]]));
+  }
+  const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const uint8_t* const reaching = negatives.reaching;
+  int64_t packed = 0;
+  int64_t j = 0;
+  for (; j + 8 <= length; j += 8) {
+    const int mask = reaching[j / 8];
+    const __m256i expand = _mm256_load_si256(reinterpret_cast<const __m256i*>(kLanes.expand[mask]));
+    const __m256i selected = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(mask), lane_bit), lane_bit);
+    const __m256 spread = _mm256_permutevar8x32_ps(_mm256_loadu_ps(value + packed), expand);
+    _mm256_storeu_ps(g + j, _mm256_and_ps(spread, _mm256_castsi256_ps(selected)));
+    packed += _mm_popcnt_u32(static_cast<unsigned>(mask));
+  }
+  if (j < length) {
+    const int mask = reaching[j / 8];
+    for (int lane = 0; j + lane < length; ++lane) {
+      g[j + lane] = (mask >> lane) & 1 ? value[packed++] : 0.0f;
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Bit i set where target t[i] (of 32) is neither 0 nor -1.
+AVX2_TARGET inline uint32_t positive_or_invalid_32(const int8_t* t) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t));
+  const __m256i usual = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()),
+                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8(-1)));
+  return ~static_cast<uint32_t>(_mm256_movemask_epi8(usual));
+}
+
+}  // namespace
+
+AVX2_TARGET int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from, int64_t end) {
+  for (; from + 64 <= end; from += 64) {
+    const uint64_t found =
+        positive_or_invalid_32(t + from) | (static_cast<uint64_t>(positive_or_invalid_32(t + from + 32)) << 32);
+    if (found != 0) {
+      return from + __builtin_ctzll(found);
+    }
+  }
+  for (; from < end && (t[from] == 0 || t[from] == -1); ++from) {
+  }
+  return from;
+}
+
+bool avx2_kernel_enabled() {
+  static const bool supported = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt");
+  }();
+  const char* setting = std::getenv("MMDET_LOSSES_CPU_SIMD");
+  return supported && !(setting != nullptr && std::strcmp(setting, "0") == 0);
+}
+
+std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor& scores,
+                                                               const at::Tensor& targets, const double* p,
+                                                               int64_t m, const at::Tensor& sorted_index,
+                                                               double delta, bool interpolated) {
+  const std::optional<Segments> found = segments_of(p, m, delta);
+  if (!found) {
+    return std::nullopt;
+  }
+  const Segments& seg = *found;
+  const float* s = scores.const_data_ptr<float>();
+  const int8_t* t = targets.const_data_ptr<int8_t>();
+  const int64_t n = scores.numel();
+  // One chunk per thread, of at least 2^16 entries.
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n >> 16));
+  const int64_t chunk_size = (n + chunks - 1) / chunks;
+  const auto chunk_begin = [&](int64_t c) { return std::min(n, c * chunk_size); };
+
+  const int64_t capacity = n + 8 * chunks;
+  std::unique_ptr<uint8_t[]> reaching(new uint8_t[n / 8 + chunks]);
+  std::unique_ptr<float[]> score(new float[capacity]);
+  std::unique_ptr<int32_t[]> segment(new int32_t[capacity]);
+  std::vector<ChunkNegatives> negatives(chunks);
+  const int64_t segments = 2 * m + 1;
+  const int64_t bins_per_chunk = 2 * kCopies * segments;
+  std::vector<double> bins(chunks * bins_per_chunk, 0.0);
+  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t begin = chunk_begin(c), room = begin + 8 * c;
+      negatives[c] = {reaching.get() + begin / 8 + c, score.get() + room, segment.get() + room};
+      bin_chunk(s + begin, t + begin, chunk_begin(c + 1) - begin, seg, bins.data() + c * bins_per_chunk,
+                negatives[c]);
+    }
+  });
+  for (int64_t c = 0; c < chunks; ++c) {
+    if (negatives[c].first_invalid >= 0) {
+      const int64_t j = chunk_begin(c) + negatives[c].first_invalid;
+      raise_nonfinite_score(j, static_cast<double>(s[j]));
+    }
+  }
+
+  // Each segment's negatives into the difference arrays of the portable kernel, at their window.
+  std::vector<double> slots(3 * (m + 1), 0.0);
+  const RankSlots out{slots.data(), slots.data() + (m + 1), slots.data() + 2 * (m + 1)};
+  for (int64_t k = 1; k < segments; ++k) {
+    double count = 0.0, total = 0.0;
+    for (int64_t c = 0; c < chunks; ++c) {
+      for (int copy = 0; copy < kCopies; ++copy) {
+        const double* bin = bins.data() + c * bins_per_chunk + 2 * (k * kCopies + copy);
+        count += bin[0];
+        total += bin[1];
+      }
+    }
+    out.full[seg.lo[k]] += count;
+    out.count[seg.lo[k]] += count;
+    out.count[seg.hi[k]] -= count;
+    out.total[seg.lo[k]] += total;
+    out.total[seg.hi[k]] -= total;
+  }
+  const PositiveRanking ranking =
+      rank_positives(p, m, delta, interpolated, mmdet_losses::false_positive_sums(p, m, delta, out));
+
+  // scale * sum_i w_i H(x - p[i]) = a[k] + b[k] x over segment k (see negative_weight_sum).
+  const double scale = 1.0 / static_cast<double>(m);
+  const double* w_prefix = ranking.prefixes.data();
+  const double* wp_prefix = w_prefix + (m + 1);
+  std::vector<double> a(segments), b(segments);
+  for (int64_t k = 0; k < segments; ++k) {
+    const int32_t lo = seg.lo[k], hi = seg.hi[k];
+    const double window_w = w_prefix[hi] - w_prefix[lo];
+    const double window_wp = wp_prefix[hi] - wp_prefix[lo];
+    a[k] = scale * (w_prefix[lo] + (delta * window_w - window_wp) / (2.0 * delta));
+    b[k] = scale * window_w / (2.0 * delta);
+  }
+  at::Tensor grad = at::empty_like(scores);
+  float* g = grad.mutable_data_ptr<float>();
+  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      write_chunk(negatives[c], chunk_begin(c + 1) - chunk_begin(c), a.data(), b.data(), g + chunk_begin(c));
+    }
+  });
+  const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
+  return std::make_tuple(loss, grad);
+}
+
+#else  // not x86-64 with GCC or Clang: the portable kernel only
+
+bool avx2_kernel_enabled() { return false; }
+
+int64_t next_positive_or_invalid_avx2(const int8_t*, int64_t, int64_t end) { return end; }
+
+std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor&, const at::Tensor&, const double*,
+                                                               int64_t, const at::Tensor&, double, bool) {
+  return std::nullopt;
+}
+
+#endif
+
+}  // namespace mmdet_losses
