@@ -6,7 +6,7 @@ kernels and autograd registered in Python. Importing this package registers all 
 - ``false_positive_sums`` and ``negative_weight_sums``: its two passes over the negatives, for
   rankings whose positives come from elsewhere (ranking_passes.py).
 """
-from .ap_rank import cuda_kernel_compiled
+from .ap_rank import avx2_kernel_enabled, cuda_kernel_compiled
 from .ranking_passes import false_positive_sums, negative_weight_sums
 
-__all__ = ['cuda_kernel_compiled', 'false_positive_sums', 'negative_weight_sums']
+__all__ = ['avx2_kernel_enabled', 'cuda_kernel_compiled', 'false_positive_sums', 'negative_weight_sums']

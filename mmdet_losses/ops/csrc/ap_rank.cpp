@@ -1,6 +1,7 @@
 // The ops' schemas, their argument checks and the per-positive step shared by the CPU and CUDA
 // kernels (cpu/ap_rank_cpu.cpp, cuda/ap_rank_cuda.cu register the kernels themselves).
 #include "ap_rank.h"
+#include "cpu/ap_rank_cpu_avx2.h"
 
 #include <Python.h>
 #include <torch/library.h>
@@ -198,9 +199,23 @@ TORCH_LIBRARY(mmdet_losses, m) {
 
 }  // namespace mmdet_losses
 
+namespace {
+
+PyObject* avx2_kernel_enabled(PyObject*, PyObject*) {
+  return PyBool_FromLong(mmdet_losses::avx2_kernel_enabled());
+}
+
+PyMethodDef module_methods[] = {
+    {"avx2_kernel_enabled", avx2_kernel_enabled, METH_NOARGS,
+     "Whether ap_rank on the CPU runs its AVX2 kernel (fp32 scores; int8, int32 or int64 targets) "
+     "now: the CPU has AVX2 and FMA and MMDET_LOSSES_CPU_SIMD is not 0."},
+    {nullptr, nullptr, 0, nullptr}};
+
+}  // namespace
+
 // Importing mmdet_losses._C loads this library, which registers the op and its kernels.
 extern "C" PyObject* PyInit__C(void) {
-  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, module_methods};
   PyObject* module = PyModule_Create(&module_def);
 #ifdef WITH_CUDA
   const long with_cuda = 1;

@@ -379,7 +379,9 @@ struct CpuKernel {
     const int64_t m = positive_index.numel();
     const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
     const double* p = sorted_scores.const_data_ptr<double>();
-    if constexpr (std::is_same_v<score_t, float> && std::is_same_v<target_t, int8_t>) {
+    if constexpr (std::is_same_v<score_t, float> &&
+                  (std::is_same_v<target_t, int8_t> || std::is_same_v<target_t, int32_t> ||
+                   std::is_same_v<target_t, int64_t>)) {
       if (m > 0 && avx2) {
         if (auto result = ap_rank_avx2(scores, targets, p, m, sorted_index, delta, interpolated)) {
           return *result;

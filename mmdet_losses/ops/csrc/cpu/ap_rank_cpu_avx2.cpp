@@ -196,7 +196,26 @@ constexpr int kCopies = 4;        // copies of each segment's bins: clustered sc
 // Pass 1 over one chunk: packs the reaching negatives of each block of kBlock entries, searches
 // their segments and bins them (bins[(k kCopies + copy) 2 + {0, 1}]: count and sum of scores),
 // while the block is in cache.
-AVX2_TARGET void bin_chunk(const float* s, const int8_t* t, int64_t length, const Segments& seg, double* bins,
+// Bit i set where t[i] (of 8) is 0, a negative.
+AVX2_TARGET inline int negative_lanes(const int8_t* t) {
+  const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(t));
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) & 0xff;
+}
+
+AVX2_TARGET inline int negative_lanes(const int32_t* t) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t));
+  return _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(v, _mm256_setzero_si256())));
+}
+
+AVX2_TARGET inline int negative_lanes(const int64_t* t) {
+  const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t));
+  const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 4));
+  return _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(low, _mm256_setzero_si256()))) |
+         (_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(high, _mm256_setzero_si256()))) << 4);
+}
+
+template <typename target_t>
+AVX2_TARGET void bin_chunk(const float* s, const target_t* t, int64_t length, const Segments& seg, double* bins,
                            ChunkNegatives& out) {
   // Locals: stores through out's pointers could otherwise alias out itself.
   uint8_t* const reaching = out.reaching;
@@ -214,9 +233,7 @@ AVX2_TARGET void bin_chunk(const float* s, const int8_t* t, int64_t length, cons
     int64_t j = block;
     for (; j + 8 <= block_end; j += 8) {
       const __m256 x = _mm256_loadu_ps(s + j);
-      const __m256i target = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(t + j)));
-      const __m256 negative = _mm256_castsi256_ps(_mm256_cmpeq_epi32(target, _mm256_setzero_si256()));
-      const int mask = _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(x, reach, _CMP_GT_OQ), negative));
+      const int mask = _mm256_movemask_ps(_mm256_cmp_ps(x, reach, _CMP_GT_OQ)) & negative_lanes(t + j);
       finite = _mm256_and_ps(finite, _mm256_cmp_ps(_mm256_and_ps(x, magnitude), infinity, _CMP_LT_OQ));
       reaching[j / 8] = static_cast<uint8_t>(mask);
       const __m256i pack = _mm256_load_si256(reinterpret_cast<const __m256i*>(kLanes.pack[mask]));
@@ -346,7 +363,6 @@ std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor&
   }
   const Segments& seg = *found;
   const float* s = scores.const_data_ptr<float>();
-  const int8_t* t = targets.const_data_ptr<int8_t>();
   const int64_t n = scores.numel();
   // One chunk per thread, of at least 2^16 entries.
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n >> 16));
@@ -361,14 +377,29 @@ std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor&
   const int64_t segments = 2 * m + 1;
   const int64_t bins_per_chunk = 2 * kCopies * segments;
   std::vector<double> bins(chunks * bins_per_chunk, 0.0);
-  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t begin = chunk_begin(c), room = begin + 8 * c;
-      negatives[c] = {reaching.get() + begin / 8 + c, score.get() + room, segment.get() + room};
-      bin_chunk(s + begin, t + begin, chunk_begin(c + 1) - begin, seg, bins.data() + c * bins_per_chunk,
-                negatives[c]);
-    }
-  });
+  const auto bin_chunks = [&](const auto* t) {
+    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t begin = chunk_begin(c), room = begin + 8 * c;
+        negatives[c] = {reaching.get() + begin / 8 + c, score.get() + room, segment.get() + room};
+        bin_chunk(s + begin, t + begin, chunk_begin(c + 1) - begin, seg, bins.data() + c * bins_per_chunk,
+                  negatives[c]);
+      }
+    });
+  };
+  switch (targets.scalar_type()) {
+    case at::kChar:
+      bin_chunks(targets.const_data_ptr<int8_t>());
+      break;
+    case at::kInt:
+      bin_chunks(targets.const_data_ptr<int32_t>());
+      break;
+    case at::kLong:
+      bin_chunks(targets.const_data_ptr<int64_t>());
+      break;
+    default:
+      return std::nullopt;
+  }
   for (int64_t c = 0; c < chunks; ++c) {
     if (negatives[c].first_invalid >= 0) {
       const int64_t j = chunk_begin(c) + negatives[c].first_invalid;

@@ -1,6 +1,6 @@
-// The AVX2 CPU kernel of mmdet_losses::ap_rank for fp32 scores and int8 targets (what the heads
-// pass), chosen at run time; every other case, and every CPU without AVX2 and FMA, takes the
-// portable kernel of ap_rank_cpu.cpp.
+// The AVX2 CPU kernel of mmdet_losses::ap_rank for fp32 scores and int8, int32 or int64 targets
+// (the heads pass int8), chosen at run time; every other case, and every CPU without AVX2 and
+// FMA, takes the portable kernel of ap_rank_cpu.cpp.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -18,10 +18,10 @@ bool avx2_kernel_enabled();
 // or end, 64 targets per step.
 int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from, int64_t end);
 
-// (loss, grad) of ap_rank for contiguous fp32 scores and int8 targets, given the m >= 1 positives'
-// scores sorted ascending (float64) and their flat indices in that order; the targets have been
-// checked. nullopt when the positives' window edges (p +- delta) do not all fit in fp32, which the
-// portable kernel then handles.
+// (loss, grad) of ap_rank for contiguous fp32 scores and int8, int32 or int64 targets, given the
+// m >= 1 positives' scores sorted ascending (float64) and their flat indices in that order; the
+// targets have been checked. nullopt for other target dtypes, and when the positives' window edges (p +- delta) do
+// not all fit in fp32: the portable kernel then handles them.
 std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor& scores,
                                                                const at::Tensor& targets, const double* p,
                                                                int64_t m, const at::Tensor& sorted_index,
