@@ -76,7 +76,7 @@ int64_t next_positive_or_invalid(const target_t* t, int64_t from, int64_t end, b
 // Pass 0, over the targets only: checks every value and returns the positives' flat indices in
 // ascending order.
 template <typename target_t>
-at::Tensor find_positives(const target_t* t, const Chunks& chunks, bool avx2) {
+std::vector<int64_t> find_positives(const target_t* t, const Chunks& chunks, bool avx2) {
   std::vector<std::vector<int64_t>> found(chunks.count);
   std::vector<int64_t> first_bad(chunks.count, -1);
   at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
@@ -92,19 +92,46 @@ at::Tensor find_positives(const target_t* t, const Chunks& chunks, bool avx2) {
       }
     }
   });
-  int64_t m = 0;
   for (int64_t c = 0; c < chunks.count; ++c) {
     if (first_bad[c] >= 0) {
       raise_bad_target(first_bad[c], static_cast<int64_t>(t[first_bad[c]]));
     }
-    m += static_cast<int64_t>(found[c].size());
   }
-  at::Tensor index = at::empty({m}, at::dtype(at::kLong));
-  int64_t* out = index.data_ptr<int64_t>();
-  for (const auto& part : found) {
-    out = std::copy(part.begin(), part.end(), out);
+  std::vector<int64_t> index = std::move(found[0]);
+  for (int64_t c = 1; c < chunks.count; ++c) {
+    index.insert(index.end(), found[c].begin(), found[c].end());
   }
   return index;
+}
+
+// The positives' scores as float64, sorted ascending (ties by flat index), and their flat indices
+// in that order. A non-finite positive score stops it: the first non-finite score of all is
+// reported, as the passes would.
+struct SortedPositives {
+  std::vector<double> p;
+  std::vector<int64_t> index;
+};
+
+template <typename score_t>
+SortedPositives sort_positives(const score_t* s, int64_t n, std::vector<int64_t> index) {
+  for (const int64_t j : index) {
+    if (!std::isfinite(static_cast<double>(s[j]))) {
+      for (int64_t first = 0; first < n; ++first) {
+        if (!std::isfinite(static_cast<double>(s[first]))) {
+          raise_nonfinite_score(first, static_cast<double>(s[first]));
+        }
+      }
+    }
+  }
+  std::sort(index.begin(), index.end(), [s](int64_t a, int64_t b) {
+    const double x = static_cast<double>(s[a]), y = static_cast<double>(s[b]);
+    return x < y || (x == y && a < b);
+  });
+  std::vector<double> p(index.size());
+  for (size_t i = 0; i < index.size(); ++i) {
+    p[i] = static_cast<double>(s[index[i]]);
+  }
+  return {std::move(p), std::move(index)};
 }
 
 // The first invalid entry a pass met, in flat order: a target outside {-1, 0, 1} or a non-finite
@@ -375,37 +402,43 @@ struct CpuKernel {
     const Chunks chunks = split(scores.numel());
     const bool avx2 = avx2_kernel_enabled();
 
-    const at::Tensor positive_index = find_positives(t, chunks, avx2);
-    const int64_t m = positive_index.numel();
-    const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
-    const double* p = sorted_scores.const_data_ptr<double>();
+    const SortedPositives positives = sort_positives(s, scores.numel(), find_positives(t, chunks, avx2));
+    const int64_t m = static_cast<int64_t>(positives.p.size());
+    const double* p = positives.p.data();
+    if (m == 0) {
+      // Every score is still checked.
+      const ReachingNegatives negatives(s, t, chunks, delta, std::numeric_limits<double>::infinity(),
+                                        [](int64_t, Reaching*, Reaching*) {});
+      return {at::zeros({}, scores.options()), at::zeros_like(scores)};
+    }
+    // Both kernels write the negatives' gradients and 0 elsewhere; the positives' come last.
+    const auto finish = [&](const PositiveRanking& ranking, at::Tensor grad) {
+      score_t* g = grad.mutable_data_ptr<score_t>();
+      for (int64_t i = 0; i < m; ++i) {
+        g[positives.index[i]] = static_cast<score_t>(-(1.0 - ranking.iprec[i]) / static_cast<double>(m));
+      }
+      return std::make_tuple(at::scalar_tensor(ranking.loss, scores.options()), grad);
+    };
     if constexpr (std::is_same_v<score_t, float> &&
                   (std::is_same_v<target_t, int8_t> || std::is_same_v<target_t, int32_t> ||
                    std::is_same_v<target_t, int64_t>)) {
-      if (m > 0 && avx2) {
-        if (auto result = ap_rank_avx2(scores, targets, p, m, sorted_index, delta, interpolated)) {
-          return *result;
+      if (avx2) {
+        if (auto result = ap_rank_avx2(scores, targets, p, m, delta, interpolated)) {
+          return finish(result->first, result->second);
         }
       }
     }
     const GridTable table = grid_of(p, m);
     NegativeBins<score_t> bins(s, chunks, table.view(), delta);
     const ReachingNegatives negatives(s, t, chunks, delta, lowest_positive(table.view()), bins);
-    if (m == 0) {
-      return {at::zeros({}, scores.options()), at::zeros_like(scores)};
-    }
     std::vector<double> slots = bins.sums();
     const PositiveRanking ranking = rank_positives(
         p, m, delta, interpolated,
         mmdet_losses::false_positive_sums(p, m, delta, slots_of(slots, m)));
-
-    // Pass 2 writes the negatives' gradients and 0 elsewhere; finish_positives then fills in the
-    // positives.
     at::Tensor grad = at::empty_like(scores);
     write_negative_sums(s, negatives, table.view(), ranking.prefixes.data(), delta,
                         1.0 / static_cast<double>(m), grad.mutable_data_ptr<score_t>(), /*searched=*/true);
-    const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
-    return {loss, grad};
+    return finish(ranking, grad);
   }
 
   template <typename score_t, typename target_t>

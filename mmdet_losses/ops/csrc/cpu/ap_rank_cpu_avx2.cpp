@@ -353,10 +353,9 @@ bool avx2_kernel_enabled() {
   return supported && !(setting != nullptr && std::strcmp(setting, "0") == 0);
 }
 
-std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor& scores,
-                                                               const at::Tensor& targets, const double* p,
-                                                               int64_t m, const at::Tensor& sorted_index,
-                                                               double delta, bool interpolated) {
+std::optional<std::pair<PositiveRanking, at::Tensor>> ap_rank_avx2(const at::Tensor& scores,
+                                                                   const at::Tensor& targets, const double* p,
+                                                                   int64_t m, double delta, bool interpolated) {
   const std::optional<Segments> found = segments_of(p, m, delta);
   if (!found) {
     return std::nullopt;
@@ -425,7 +424,7 @@ std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor&
     out.total[seg.lo[k]] += total;
     out.total[seg.hi[k]] -= total;
   }
-  const PositiveRanking ranking =
+  PositiveRanking ranking =
       rank_positives(p, m, delta, interpolated, mmdet_losses::false_positive_sums(p, m, delta, out));
 
   // scale * sum_i w_i H(x - p[i]) = a[k] + b[k] x over segment k (see negative_weight_sum).
@@ -447,8 +446,7 @@ std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor&
       write_chunk(negatives[c], chunk_begin(c + 1) - chunk_begin(c), a.data(), b.data(), g + chunk_begin(c));
     }
   });
-  const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
-  return std::make_tuple(loss, grad);
+  return std::make_pair(std::move(ranking), grad);
 }
 
 #else  // not x86-64 with GCC or Clang: the portable kernel only
@@ -457,8 +455,8 @@ bool avx2_kernel_enabled() { return false; }
 
 int64_t next_positive_or_invalid_avx2(const int8_t*, int64_t, int64_t end) { return end; }
 
-std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor&, const at::Tensor&, const double*,
-                                                               int64_t, const at::Tensor&, double, bool) {
+std::optional<std::pair<PositiveRanking, at::Tensor>> ap_rank_avx2(const at::Tensor&, const at::Tensor&,
+                                                                   const double*, int64_t, double, bool) {
   return std::nullopt;
 }
 

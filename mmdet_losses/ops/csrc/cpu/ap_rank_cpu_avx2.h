@@ -3,10 +3,12 @@
 // FMA, takes the portable kernel of ap_rank_cpu.cpp.
 #pragma once
 
+#include "../ap_rank.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <optional>
-#include <tuple>
+#include <utility>
 
 namespace mmdet_losses {
 
@@ -18,13 +20,13 @@ bool avx2_kernel_enabled();
 // or end, 64 targets per step.
 int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from, int64_t end);
 
-// (loss, grad) of ap_rank for contiguous fp32 scores and int8, int32 or int64 targets, given the
-// m >= 1 positives' scores sorted ascending (float64) and their flat indices in that order; the
-// targets have been checked. nullopt for other target dtypes, and when the positives' window edges (p +- delta) do
-// not all fit in fp32: the portable kernel then handles them.
-std::optional<std::tuple<at::Tensor, at::Tensor>> ap_rank_avx2(const at::Tensor& scores,
-                                                               const at::Tensor& targets, const double* p,
-                                                               int64_t m, const at::Tensor& sorted_index,
-                                                               double delta, bool interpolated);
+// ap_rank for contiguous fp32 scores and int8, int32 or int64 targets, given the m >= 1 positives'
+// scores sorted ascending (float64); the targets have been checked. Returns the positives' ranking
+// and the gradient, written at every entry but the positives. nullopt for other target dtypes, and
+// when the positives' window edges (p +- delta) do not all fit in fp32: the portable kernel then
+// handles them.
+std::optional<std::pair<PositiveRanking, at::Tensor>> ap_rank_avx2(const at::Tensor& scores,
+                                                                   const at::Tensor& targets, const double* p,
+                                                                   int64_t m, double delta, bool interpolated);
 
 }  // namespace mmdet_losses
