@@ -275,27 +275,27 @@ AVX2_TARGET void bin_chunk(const float* s, const target_t* t, int64_t length, co
   out.count = count;
 }
 
-// base[k[0]], ..., base[k[3]]. (_mm256_i32gather_pd, the same instruction, leaves its source
-// undefined, and GCC warns about that.)
-AVX2_TARGET inline __m256d gather_4(const double* base, __m128i k) {
-  return _mm256_mask_i32gather_pd(_mm256_setzero_pd(), base, k, _mm256_castsi256_pd(_mm256_set1_epi64x(-1)), 8);
-}
-
 // Pass 2 over one chunk: a[k] + b[k] x for each reaching negative, in place of its packed score,
-// then every entry written in order: those values where the masks say so, 0 elsewhere.
-AVX2_TARGET void write_chunk(ChunkNegatives& negatives, int64_t length, const double* a, const double* b,
-                             float* g) {
+// then every entry written in order: those values where the masks say so, 0 elsewhere. line[k] =
+// (a[k], b[k]): one 16-byte load per negative (faster here than two gathers).
+AVX2_TARGET void write_chunk(ChunkNegatives& negatives, int64_t length, const double* line, float* g) {
   float* const value = negatives.score;
   const int32_t* const segment = negatives.segment;
   int64_t i = 0;
   for (; i + 4 <= negatives.count; i += 4) {
-    const __m128i k = _mm_loadu_si128(reinterpret_cast<const __m128i*>(segment + i));
+    const __m256d line02 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(line + 2 * segment[i])),
+                                                _mm_loadu_pd(line + 2 * segment[i + 2]), 1);
+    const __m256d line13 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(line + 2 * segment[i + 1])),
+                                                _mm_loadu_pd(line + 2 * segment[i + 3]), 1);
+    // (a0, a1, a2, a3) and (b0, b1, b2, b3)
+    const __m256d a = _mm256_unpacklo_pd(line02, line13);
+    const __m256d b = _mm256_unpackhi_pd(line02, line13);
     const __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(value + i));
-    const __m256d sum = _mm256_fmadd_pd(gather_4(b, k), x, gather_4(a, k));
-    _mm_storeu_ps(value + i, _mm256_cvtpd_ps(sum));
+    _mm_storeu_ps(value + i, _mm256_cvtpd_ps(_mm256_fmadd_pd(b, x, a)));
   }
   for (; i < negatives.count; ++i) {
-    value[i] = static_cast<float>(std::fma(b[segment[i]], static_cast<double>(value[i]), a[segment[i]]));
+    const double* ab = line + 2 * segment[i];
+    value[i] = static_cast<float>(std::fma(ab[1], static_cast<double>(value[i]), ab[0]));
   }
   const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
   const uint8_t* const reaching = negatives.reaching;
@@ -431,19 +431,19 @@ std::optional<std::pair<PositiveRanking, at::Tensor>> ap_rank_avx2(const at::Ten
   const double scale = 1.0 / static_cast<double>(m);
   const double* w_prefix = ranking.prefixes.data();
   const double* wp_prefix = w_prefix + (m + 1);
-  std::vector<double> a(segments), b(segments);
+  std::vector<double> line(2 * segments);
   for (int64_t k = 0; k < segments; ++k) {
     const int32_t lo = seg.lo[k], hi = seg.hi[k];
     const double window_w = w_prefix[hi] - w_prefix[lo];
     const double window_wp = wp_prefix[hi] - wp_prefix[lo];
-    a[k] = scale * (w_prefix[lo] + (delta * window_w - window_wp) / (2.0 * delta));
-    b[k] = scale * window_w / (2.0 * delta);
+    line[2 * k] = scale * (w_prefix[lo] + (delta * window_w - window_wp) / (2.0 * delta));
+    line[2 * k + 1] = scale * window_w / (2.0 * delta);
   }
   at::Tensor grad = at::empty_like(scores);
   float* g = grad.mutable_data_ptr<float>();
   at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
-      write_chunk(negatives[c], chunk_begin(c + 1) - chunk_begin(c), a.data(), b.data(), g + chunk_begin(c));
+      write_chunk(negatives[c], chunk_begin(c + 1) - chunk_begin(c), line.data(), g + chunk_begin(c));
     }
   });
   return std::make_pair(std::move(ranking), grad);
