@@ -53,7 +53,9 @@ float float_at_or_below(double v) {
 struct Segments {
   std::vector<float> edges;        // 2m ascending, then 2^steps entries of +inf
   std::vector<int32_t> lo, hi;     // per segment k in [0, 2m]: the window of its scores
-  std::vector<int32_t> cell_word;  // per cell: 2 (its first edge) + 1 if it holds several edges
+  // Per cell, 2 (index of its first edge) + 1 if it holds several edges, and in the high 32 bits
+  // that edge's value (the first edge of a higher cell, or +inf, when the cell holds none).
+  std::vector<uint64_t> cell;
   float origin = 0.0f;
   float scale = 0.0f;
   float last_cell = 0.0f;
@@ -113,17 +115,23 @@ std::optional<Segments> segments_of(const double* p, int64_t m, double delta) {
   for (int64_t k = 0; k < 2 * m; ++k) {
     ++occupancy[seg.cell_of(seg.edges[k])];
   }
-  seg.cell_word.resize(used_cells);
-  int32_t first = 0, most = 0;
+  int32_t most = 0;
   for (int64_t c = 0; c < used_cells; ++c) {
-    seg.cell_word[c] = 2 * first + (occupancy[c] > 1 ? 1 : 0);
-    first += occupancy[c];
     most = std::max(most, occupancy[c]);
   }
   while ((int64_t{1} << seg.steps) <= most) {
     ++seg.steps;
   }
   seg.edges.resize(2 * m + (int64_t{1} << seg.steps), std::numeric_limits<float>::infinity());
+  seg.cell.resize(used_cells);
+  int32_t first = 0;
+  for (int64_t c = 0; c < used_cells; ++c) {
+    uint32_t edge_bits;
+    std::memcpy(&edge_bits, &seg.edges[first], sizeof edge_bits);
+    seg.cell[c] = static_cast<uint32_t>(2 * first + (occupancy[c] > 1 ? 1 : 0)) |
+                  (static_cast<uint64_t>(edge_bits) << 32);
+    first += occupancy[c];
+  }
   return seg;
 }
 
@@ -131,13 +139,20 @@ std::optional<Segments> segments_of(const double* p, int64_t m, double delta) {
 AVX2_TARGET inline __m256i segments_of_8(const Segments& seg, __m256 x) {
   __m256 v = _mm256_mul_ps(_mm256_sub_ps(x, _mm256_set1_ps(seg.origin)), _mm256_set1_ps(seg.scale));
   v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(seg.last_cell));
-  const __m256i word = _mm256_i32gather_epi32(seg.cell_word.data(), _mm256_cvttps_epi32(v), 4);
+  const __m256i cell = _mm256_cvttps_epi32(v);
+  const long long* records = reinterpret_cast<const long long*>(seg.cell.data());
+  const __m256 low = _mm256_castsi256_ps(_mm256_i32gather_epi64(records, _mm256_castsi256_si128(cell), 8));
+  const __m256 high = _mm256_castsi256_ps(_mm256_i32gather_epi64(records, _mm256_extracti128_si256(cell, 1), 8));
+  // The 8 records' low and high halves, in lane order.
+  const __m256i word = _mm256_permute4x64_epi64(
+      _mm256_castps_si256(_mm256_shuffle_ps(low, high, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0));
+  const __m256 first_edge = _mm256_castpd_ps(_mm256_permute4x64_pd(
+      _mm256_castps_pd(_mm256_shuffle_ps(low, high, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
   __m256i at = _mm256_srli_epi32(word, 1);
   const __m256i several = _mm256_and_si256(word, _mm256_set1_epi32(1));
   if (_mm256_testz_si256(several, several)) {
     // Each cell holds at most one edge, and an empty cell's next edge lies above x.
-    const __m256 edge = _mm256_i32gather_ps(seg.edges.data(), at, 4);
-    return _mm256_sub_epi32(at, _mm256_castps_si256(_mm256_cmp_ps(edge, x, _CMP_LT_OQ)));
+    return _mm256_sub_epi32(at, _mm256_castps_si256(_mm256_cmp_ps(first_edge, x, _CMP_LT_OQ)));
   }
   for (int step = seg.steps - 1; step >= 0; --step) {
     const int half = 1 << step;
@@ -149,7 +164,7 @@ AVX2_TARGET inline __m256i segments_of_8(const Segments& seg, __m256 x) {
 }
 
 int32_t segment_of(const Segments& seg, float x) {
-  int32_t at = seg.cell_word[seg.cell_of(x)] >> 1;
+  int32_t at = static_cast<int32_t>(static_cast<uint32_t>(seg.cell[seg.cell_of(x)]) >> 1);
   for (int step = seg.steps - 1; step >= 0; --step) {
     const int half = 1 << step;
     at += seg.edges[at + half - 1] < x ? half : 0;
