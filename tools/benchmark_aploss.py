@@ -119,18 +119,24 @@ def sampled_targets(scores, targets, sample):
 
 
 def timer(device):
-    def measure(fn, repeat):
-        fn()  # warm-up: allocations, CUDA context, lazy init
-        times = []
-        for _ in range(repeat):
-            if device.type == 'cuda':
-                torch.cuda.synchronize(device)
-            start = time.perf_counter()
-            fn()
-            if device.type == 'cuda':
-                torch.cuda.synchronize(device)
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+    """measure(*fns, repeat=R) -> the median time of each fn over R calls. With several fns the
+    calls take turns (a, b, a, b, ...), so that all of them meet the same machine state: on a shared
+    machine a ratio of two medians taken minutes apart drifts with whatever else runs."""
+    def once(fn):
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        fn()
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - start
+
+    def measure(*fns, repeat):
+        for fn in fns:
+            fn()  # warm-up: allocations, CUDA context, lazy init
+        times = [[once(fn) for fn in fns] for _ in range(repeat)]
+        medians = [statistics.median(column) for column in zip(*times)]
+        return medians[0] if len(fns) == 1 else medians
     return measure
 
 
@@ -158,21 +164,21 @@ def benchmark(device, sizes, distributions, dtype, delta, repeat, loop_positives
     for n, p in sizes:
         for distribution in distributions:
             scores, targets = problem(n, p, distribution, dtype, device, loss)
-            print(f'[{device}] {loss}, N={n:.3g}, P={p}, {distribution}: op ...', end='', flush=True,
+            print(f'[{device}] {loss}, N={n:.3g}, P={p}, {distribution}: op and floor ...', end='', flush=True,
                   file=sys.stderr)
-            op_time = measure(forward_backward(op, scores, targets, delta), repeat)
+            op_time, floor_time = measure(forward_backward(op, scores, targets, delta),
+                                          memory_floor(scores, targets), repeat=repeat)
             sample = min(p, loop_positives)
             loop_targets = sampled_targets(scores, targets, sample)
             loop_repeat = max(1, repeat // 5)
             print(f' official on {sample} positives ...', end='', flush=True, file=sys.stderr)
             official_time = measure(forward_backward(
-                lambda s, t, d: reference(s, t, d, True), scores, loop_targets, delta), loop_repeat) * p / sample
+                lambda s, t, d: reference(s, t, d, True), scores, loop_targets, delta), repeat=loop_repeat) * p / sample
             print(' loop ...', end='', flush=True, file=sys.stderr)
             loop_time = measure(forward_backward(
-                lambda s, t, d: reference(s, t, d, False), scores, loop_targets, delta), loop_repeat) * p / sample
-            print(' sort, floor ...', end='', flush=True, file=sys.stderr)
-            sort_time = measure(lambda: torch.sort(scores), repeat)
-            floor_time = measure(memory_floor(scores, targets), repeat)
+                lambda s, t, d: reference(s, t, d, False), scores, loop_targets, delta), repeat=loop_repeat) * p / sample
+            print(' sort ...', end='', flush=True, file=sys.stderr)
+            sort_time = measure(lambda: torch.sort(scores), repeat=repeat)
             print(' done', file=sys.stderr)
             rows.append(dict(loss=loss, device=str(device), n=n, p=p, scores=distribution, op=op_time,
                              official=official_time, loop=loop_time,
