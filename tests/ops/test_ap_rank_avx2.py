@@ -119,6 +119,14 @@ def test_sizes_around_vectors_blocks_and_chunks(monkeypatch, target_dtype, n):
 
 
 @needs_avx2
+@pytest.mark.parametrize('name', ['normal', 'grid_ties'])
+def test_many_positives_crowd_the_grid_cells(monkeypatch, name):
+    # A third of 300,000 entries are positives: 200,000 window edges share 2^20 grid cells.
+    scores, targets = layout(name, n=300_000, m=100_000)
+    assert_close(run('avx2', monkeypatch, scores, targets), run('portable', monkeypatch, scores, targets))
+
+
+@needs_avx2
 def test_window_edges_beyond_fp32_take_the_portable_kernel(monkeypatch):
     # p + delta overflows fp32: the AVX2 kernel declines and the portable one ranks exactly.
     scores, targets = layout('normal', n=500, m=20)

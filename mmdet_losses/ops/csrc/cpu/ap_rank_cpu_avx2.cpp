@@ -70,7 +70,7 @@ struct Segments {
 };
 
 constexpr int64_t kCellsPerEdge = 16;
-constexpr int64_t kMaxCells = int64_t{1} << 22;  // below 2^24, float(cells - 1) is exact
+constexpr int64_t kMaxCells = int64_t{1} << 20;  // an 8 MB table; below 2^24 float(cells - 1) is exact
 
 std::optional<Segments> segments_of(const double* p, int64_t m, double delta) {
   if (m > (int64_t{1} << 28)) {
