@@ -46,7 +46,8 @@ from torch.utils.cpp_extension import BuildExtension, CppExtension, CUDAExtensio
 
 
 def extension():
-    sources = [str(CSRC / 'ap_rank.cpp'), str(CSRC / 'cpu' / 'ap_rank_cpu.cpp'), str(CSRC / 'cpu' / 'ap_rank_cpu_avx2.cpp')]
+    sources = [str(CSRC / 'ap_rank.cpp'), str(CSRC / 'cpu' / 'ap_rank_cpu.cpp'),
+               str(CSRC / 'cpu' / 'ap_rank_cpu_avx2.cpp')]
     # at::parallel_for is a header template: without -fopenmp here it silently runs on one thread.
     # The kernels use C++20, which torch < 2.13 does not pass by default.
     cxx_flags = ['-O3', '-fopenmp', '-std=c++20']

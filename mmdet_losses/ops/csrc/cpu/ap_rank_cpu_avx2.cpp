@@ -1,7 +1,7 @@
-// The AVX2 kernel of ap_rank (fp32 scores, int8 targets). Same method as the portable kernel, in
-// another form: a negative's window (lo, hi) over the sorted positives depends only on where its
-// score x falls among the 2m window edges p[i] - delta and p[i] + delta. So each negative needs ONE
-// search, for its segment k = #{edges < x}, and both passes work per segment:
+// The AVX2 kernel of ap_rank (fp32 scores; int8, int32 or int64 targets). Same method as the
+// portable kernel, in another form: a negative's window (lo, hi) over the sorted positives depends
+// only on where its score x falls among the 2m window edges p[i] - delta and p[i] + delta. So each
+// negative needs ONE search, for its segment k = #{edges < x}, and both passes work per segment:
 //   pass 1 counts the negatives of each segment and sums their scores (two adds, not five);
 //   pass 2 writes a + b x with a and b tabulated per segment.
 // The edges are kept as fp32 rounded down: for an fp32 score x and a float64 edge e, e < x exactly
@@ -70,7 +70,8 @@ struct Segments {
 };
 
 constexpr int64_t kCellsPerEdge = 16;
-constexpr int64_t kMaxCells = int64_t{1} << 20;  // an 8 MB table; below 2^24 float(cells - 1) is exact
+// At most an 8 MB table; below 2^24 cells, float(cells - 1) is exact.
+constexpr int64_t kMaxCells = int64_t{1} << 20;
 
 std::optional<Segments> segments_of(const double* p, int64_t m, double delta) {
   if (m > (int64_t{1} << 28)) {
@@ -106,7 +107,7 @@ std::optional<Segments> segments_of(const double* p, int64_t m, double delta) {
   seg.origin = seg.edges[0];
   seg.scale = static_cast<float>(cells) / span;
   seg.last_cell = static_cast<float>(cells - 1);
-  if (!(span > 0.0f) || !std::isfinite(seg.scale)) {
+  if (!(seg.scale > 0.0f && std::isfinite(seg.scale))) {  // equal edges, or a span beyond fp32: one cell
     seg.scale = 0.0f;
     seg.last_cell = 0.0f;
   }
@@ -141,8 +142,10 @@ AVX2_TARGET inline __m256i segments_of_8(const Segments& seg, __m256 x) {
   v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(seg.last_cell));
   const __m256i cell = _mm256_cvttps_epi32(v);
   const long long* records = reinterpret_cast<const long long*>(seg.cell.data());
-  const __m256 low = _mm256_castsi256_ps(_mm256_i32gather_epi64(records, _mm256_castsi256_si128(cell), 8));
-  const __m256 high = _mm256_castsi256_ps(_mm256_i32gather_epi64(records, _mm256_extracti128_si256(cell, 1), 8));
+  const __m256 low =
+      _mm256_castsi256_ps(_mm256_i32gather_epi64(records, _mm256_castsi256_si128(cell), 8));
+  const __m256 high =
+      _mm256_castsi256_ps(_mm256_i32gather_epi64(records, _mm256_extracti128_si256(cell, 1), 8));
   // The 8 records' low and high halves, in lane order.
   const __m256i word = _mm256_permute4x64_epi64(
       _mm256_castps_si256(_mm256_shuffle_ps(low, high, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0));
@@ -208,9 +211,6 @@ struct ChunkNegatives {
 constexpr int64_t kBlock = 4096;  // a multiple of 8
 constexpr int kCopies = 4;        // copies of each segment's bins: clustered scores chain fewer adds
 
-// Pass 1 over one chunk: packs the reaching negatives of each block of kBlock entries, searches
-// their segments and bins them (bins[(k kCopies + copy) 2 + {0, 1}]: count and sum of scores),
-// while the block is in cache.
 // Bit i set where t[i] (of 8) is 0, a negative.
 AVX2_TARGET inline int negative_lanes(const int8_t* t) {
   const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(t));
@@ -229,9 +229,12 @@ AVX2_TARGET inline int negative_lanes(const int64_t* t) {
          (_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(high, _mm256_setzero_si256()))) << 4);
 }
 
+// Pass 1 over one chunk: packs the reaching negatives of each block of kBlock entries, searches
+// their segments and bins them (bins[(k kCopies + copy) 2 + {0, 1}]: count and sum of scores),
+// while the block is in cache.
 template <typename target_t>
-AVX2_TARGET void bin_chunk(const float* s, const target_t* t, int64_t length, const Segments& seg, double* bins,
-                           ChunkNegatives& out) {
+AVX2_TARGET void bin_chunk(const float* s, const target_t* t, int64_t length, const Segments& seg,
+                           double* bins, ChunkNegatives& out) {
   // Locals: stores through out's pointers could otherwise alias out itself.
   uint8_t* const reaching = out.reaching;
   float* const score = out.score;
@@ -276,7 +279,8 @@ AVX2_TARGET void bin_chunk(const float* s, const target_t* t, int64_t length, co
     }
     int64_t i = first;
     for (; i + 8 <= count; i += 8) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(segment + i), segments_of_8(seg, _mm256_loadu_ps(score + i)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(segment + i),
+                          segments_of_8(seg, _mm256_loadu_ps(score + i)));
     }
     for (; i < count; ++i) {
       segment[i] = segment_of(seg, score[i]);
@@ -319,7 +323,8 @@ AVX2_TARGET void write_chunk(ChunkNegatives& negatives, int64_t length, const do
   for (; j + 8 <= length; j += 8) {
     const int mask = reaching[j / 8];
     const __m256i expand = _mm256_load_si256(reinterpret_cast<const __m256i*>(kLanes.expand[mask]));
-    const __m256i selected = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(mask), lane_bit), lane_bit);
+    const __m256i selected =
+        _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(mask), lane_bit), lane_bit);
     const __m256 spread = _mm256_permutevar8x32_ps(_mm256_loadu_ps(value + packed), expand);
     _mm256_storeu_ps(g + j, _mm256_and_ps(spread, _mm256_castsi256_ps(selected)));
     packed += _mm_popcnt_u32(static_cast<unsigned>(mask));
@@ -331,10 +336,6 @@ AVX2_TARGET void write_chunk(ChunkNegatives& negatives, int64_t length, const do
     }
   }
 }
-
-}  // namespace
-
-namespace {
 
 // Bit i set where target t[i] (of 32) is neither 0 nor -1.
 AVX2_TARGET inline uint32_t positive_or_invalid_32(const int8_t* t) {
@@ -348,8 +349,8 @@ AVX2_TARGET inline uint32_t positive_or_invalid_32(const int8_t* t) {
 
 AVX2_TARGET int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from, int64_t end) {
   for (; from + 64 <= end; from += 64) {
-    const uint64_t found =
-        positive_or_invalid_32(t + from) | (static_cast<uint64_t>(positive_or_invalid_32(t + from + 32)) << 32);
+    const uint64_t found = positive_or_invalid_32(t + from) |
+                           (static_cast<uint64_t>(positive_or_invalid_32(t + from + 32)) << 32);
     if (found != 0) {
       return from + __builtin_ctzll(found);
     }
@@ -362,15 +363,15 @@ AVX2_TARGET int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from,
 bool avx2_kernel_enabled() {
   static const bool supported = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("popcnt");
   }();
   const char* setting = std::getenv("MMDET_LOSSES_CPU_SIMD");
   return supported && !(setting != nullptr && std::strcmp(setting, "0") == 0);
 }
 
-std::optional<std::pair<PositiveRanking, at::Tensor>> ap_rank_avx2(const at::Tensor& scores,
-                                                                   const at::Tensor& targets, const double* p,
-                                                                   int64_t m, double delta, bool interpolated) {
+std::optional<RankingAndGradient> ap_rank_avx2(const at::Tensor& scores, const at::Tensor& targets,
+                                               const double* p, int64_t m, double delta, bool interpolated) {
   const std::optional<Segments> found = segments_of(p, m, delta);
   if (!found) {
     return std::nullopt;
@@ -396,8 +397,8 @@ std::optional<std::pair<PositiveRanking, at::Tensor>> ap_rank_avx2(const at::Ten
       for (int64_t c = c0; c < c1; ++c) {
         const int64_t begin = chunk_begin(c), room = begin + 8 * c;
         negatives[c] = {reaching.get() + begin / 8 + c, score.get() + room, segment.get() + room};
-        bin_chunk(s + begin, t + begin, chunk_begin(c + 1) - begin, seg, bins.data() + c * bins_per_chunk,
-                  negatives[c]);
+        bin_chunk(s + begin, t + begin, chunk_begin(c + 1) - begin, seg,
+                  bins.data() + c * bins_per_chunk, negatives[c]);
       }
     });
   };
@@ -470,8 +471,8 @@ bool avx2_kernel_enabled() { return false; }
 
 int64_t next_positive_or_invalid_avx2(const int8_t*, int64_t, int64_t end) { return end; }
 
-std::optional<std::pair<PositiveRanking, at::Tensor>> ap_rank_avx2(const at::Tensor&, const at::Tensor&,
-                                                                   const double*, int64_t, double, bool) {
+std::optional<RankingAndGradient> ap_rank_avx2(const at::Tensor&, const at::Tensor&, const double*, int64_t,
+                                               double, bool) {
   return std::nullopt;
 }
 

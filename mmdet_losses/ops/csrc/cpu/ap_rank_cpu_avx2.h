@@ -20,13 +20,14 @@ bool avx2_kernel_enabled();
 // or end, 64 targets per step.
 int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from, int64_t end);
 
+using RankingAndGradient = std::pair<PositiveRanking, at::Tensor>;
+
 // ap_rank for contiguous fp32 scores and int8, int32 or int64 targets, given the m >= 1 positives'
 // scores sorted ascending (float64); the targets have been checked. Returns the positives' ranking
 // and the gradient, written at every entry but the positives. nullopt for other target dtypes, and
 // when the positives' window edges (p +- delta) do not all fit in fp32: the portable kernel then
 // handles them.
-std::optional<std::pair<PositiveRanking, at::Tensor>> ap_rank_avx2(const at::Tensor& scores,
-                                                                   const at::Tensor& targets, const double* p,
-                                                                   int64_t m, double delta, bool interpolated);
+std::optional<RankingAndGradient> ap_rank_avx2(const at::Tensor& scores, const at::Tensor& targets,
+                                               const double* p, int64_t m, double delta, bool interpolated);
 
 }  // namespace mmdet_losses
