@@ -22,9 +22,9 @@ machine):
 - **sort**: one ``torch.sort`` of the scores;
 - **floor**: the memory floor with plain torch ops: two reads of scores and targets (the op's two
   passes; ``scores.sum()`` and ``targets.max()`` twice) and one write of a new gradient-sized tensor
-  (``torch.empty_like(scores).fill_(0)``). Each is a kernel that runs at memory speed: on the CPU a
-  kernel that converts int8 targets to float (``scores * targets``, ``targets.sum()``) runs several
-  times slower, and a floor built from it would flatter the op.
+  (``torch.empty_like(scores).fill_(0)``), timed in turns with the op. Each is a kernel that runs
+  at memory speed: on the CPU a kernel that converts int8 targets to float (``scores * targets``,
+  ``targets.sum()``) runs several times slower, and a floor built from it would flatter the op.
 
 Rank & Sort's positives carry sorting targets (IoUs) drawn uniformly from [0.1, 1].
 
