@@ -13,8 +13,9 @@ validation images with each model's best boxes drawn (predictions_<comparison>.p
     python tools/demo.py --compare harmonic
     python tools/demo.py --iters 200 --out work_dirs/demo_short
 
-A finished run of the same config is reused (the focal-loss baseline by the comparisons that share
-it); a changed config trains again. Delete a run's folder under OUT to train it again anyway.
+A finished run of the same config and the same mmdet_losses (its Python files and compiled op) is
+reused (the focal-loss baseline by the comparisons that share it); a changed config or package
+trains again. Delete a run's folder under OUT to train it again anyway.
 """
 import argparse
 import copy
@@ -77,23 +78,37 @@ def own_visualizer(cfg, name):
     return cfg
 
 
+def package_fingerprint():
+    """A hash of the installed mmdet_losses: its Python files and its compiled op."""
+    import mmdet_losses
+
+    digest = hashlib.sha256()
+    root = Path(mmdet_losses.__file__).parent
+    for path in sorted(root.rglob('*')):
+        if path.suffix in ('.py', '.so', '.pyd') and path.is_file():
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def train(cfg, work_dir, iters):
-    """Trains unless a finished run of the same config is there; returns the training time in
-    seconds."""
+    """Trains unless a finished run of the same config with the same mmdet_losses is there;
+    returns the training time in seconds."""
     from mmengine.runner import Runner
 
     record = work_dir / 'demo_train.json'
     fingerprint = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()
+    code = package_fingerprint()
     if (work_dir / f'iter_{iters}.pth').is_file() and record.is_file():
         finished = json.loads(record.read_text())
-        if finished.get('config') == fingerprint:
+        if finished.get('config') == fingerprint and finished.get('code') == code:
             print(f'reusing the finished run in {work_dir}')
             return finished['seconds']
-        print(f'the config changed since the run in {work_dir}: training it again')
+        print(f'the config or mmdet_losses changed since the run in {work_dir}: training it again')
     started = time.perf_counter()
     Runner.from_cfg(own_visualizer(cfg, f'{work_dir.resolve()}:train')).train()
     seconds = time.perf_counter() - started
-    record.write_text(json.dumps(dict(seconds=seconds, iters=iters, config=fingerprint)))
+    record.write_text(json.dumps(dict(seconds=seconds, iters=iters, config=fingerprint, code=code)))
     return seconds
 
 

@@ -4,7 +4,7 @@ import pytest
 pytest.importorskip('mmdet', reason='the demo needs mmdet')
 
 
-def test_demo_trains_evaluates_draws_and_reuses_finished_runs(load_tool, tmp_path, capsys):
+def test_demo_trains_evaluates_draws_and_reuses_finished_runs(load_tool, tmp_path, capsys, monkeypatch):
     data, out = tmp_path / 'data', tmp_path / 'out'
     load_tool('make_demo_data').main(['--out', str(data), '--train', '12', '--val', '4'])
     demo = load_tool('demo')
@@ -26,7 +26,12 @@ def test_demo_trains_evaluates_draws_and_reuses_finished_runs(load_tool, tmp_pat
     changed = demo.config(path, data, out / slug, 4)
     changed.optim_wrapper.optimizer.lr /= 2
     demo.train(changed, out / slug, 4)
-    assert 'the config changed since the run' in capsys.readouterr().out
+    assert 'the config or mmdet_losses changed since the run' in capsys.readouterr().out
+
+    # The same config with another build of the package (a rebuilt op, an edited head) trains again.
+    monkeypatch.setattr(demo, 'package_fingerprint', lambda: 'another build')
+    demo.train(changed, out / slug, 4)
+    assert 'the config or mmdet_losses changed since the run' in capsys.readouterr().out
 
 
 def test_harmonic_comparison_shares_the_baseline_run(load_tool, tmp_path, capsys):
