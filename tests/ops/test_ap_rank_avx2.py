@@ -1,5 +1,6 @@
-"""The CPU op's AVX2 kernel (fp32 scores; int8, int32, int64 targets) against its portable kernel
-and the per-positive loop, on the layouts that stress its edge search and its chunking."""
+"""The CPU ops' AVX2 kernel (fp32 scores; int8, int32, int64 targets) against their portable kernel
+and the per-positive loop, on the layouts that stress its edge search and its chunking: ap_rank and
+its two public passes."""
 import platform
 
 import pytest
@@ -22,10 +23,20 @@ def cpu_has_avx2():
 needs_avx2 = pytest.mark.skipif(not cpu_has_avx2(), reason='needs an x86-64 CPU with AVX2 and FMA (Linux)')
 
 
-def run(kernel, monkeypatch, scores, targets, delta=1.0, interpolated=True):
+def use(kernel, monkeypatch):
     monkeypatch.setenv('MMDET_LOSSES_CPU_SIMD', '1' if kernel == 'avx2' else '0')
     assert avx2_kernel_enabled() == (kernel == 'avx2')
+
+
+def run(kernel, monkeypatch, scores, targets, delta=1.0, interpolated=True):
+    use(kernel, monkeypatch)
     return ap_rank(scores, targets, delta, interpolated)
+
+
+def passes(kernel, monkeypatch, scores, targets, sorted_positives, weights, delta):
+    use(kernel, monkeypatch)
+    return (torch.ops.mmdet_losses.false_positive_sums(scores, targets, sorted_positives, delta),
+            torch.ops.mmdet_losses.negative_weight_sums(scores, targets, sorted_positives, weights, delta))
 
 
 def layout(name, n=5000, m=100, seed=0):
@@ -152,3 +163,36 @@ def test_the_first_non_finite_score_is_reported(monkeypatch, bad):
                 run(kernel, monkeypatch, scores, targets)
     finally:
         torch.set_num_threads(threads)
+
+
+@needs_avx2
+@pytest.mark.parametrize('name', LAYOUTS)
+@pytest.mark.parametrize('delta', [0.25, 1.0])
+def test_public_passes_match_the_portable_kernel(monkeypatch, name, delta):
+    # Positives from elsewhere (as under DDP): float64 values that are not all fp32 numbers.
+    scores, targets = layout(name, n=20_000, m=200)
+    generator = torch.Generator().manual_seed(3)
+    sorted_positives = (scores[targets == 1].double()
+                        + 1e-9 * torch.randn(200, generator=generator, dtype=torch.float64)).sort().values
+    weights = torch.rand(200, generator=generator, dtype=torch.float64)
+    (fp, sums), (ref_fp, ref_sums) = (passes(kernel, monkeypatch, scores, targets, sorted_positives, weights, delta)
+                                      for kernel in ('avx2', 'portable'))
+    torch.testing.assert_close(fp, ref_fp, rtol=1e-9, atol=1e-9 * ref_fp.abs().max().item())
+    torch.testing.assert_close(sums, ref_sums, rtol=1e-5, atol=1e-6 * ref_sums.abs().max().item())
+    assert torch.count_nonzero(sums[targets != 0]) == 0
+
+
+@needs_avx2
+def test_public_passes_check_every_target_and_score(monkeypatch):
+    scores, targets = layout('normal', n=10_000, m=50)
+    sorted_positives = scores[targets == 1].double().sort().values
+    weights = torch.ones(50, dtype=torch.float64)
+    bad_targets = targets.clone()
+    bad_targets[7_777] = 3
+    bad_scores = scores.clone()
+    bad_scores[5_555] = float('nan')
+    for kernel in ('avx2', 'portable'):
+        with pytest.raises(ValueError, match='got 3 at flat index 7777'):
+            passes(kernel, monkeypatch, scores, bad_targets, sorted_positives, weights, 1.0)
+        with pytest.raises(ValueError, match='scores must be finite, got nan at flat index 5555'):
+            passes(kernel, monkeypatch, bad_scores, targets, sorted_positives, weights, 1.0)

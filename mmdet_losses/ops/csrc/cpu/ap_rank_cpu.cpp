@@ -12,6 +12,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -393,6 +394,25 @@ GridTable grid_of(const double* p, int64_t m) {
   return m > 0 ? GridTable(p, m) : GridTable{};
 }
 
+// The AVX2 kernel's pass 1, where it applies: fp32 scores, int8, int32 or int64 targets, an AVX2
+// CPU, m >= 1 and window edges within fp32. check_targets: pass 0's check of every target first
+// (ap_rank has run pass 0 already; the public passes have not).
+template <typename score_t, typename target_t>
+std::optional<Avx2Ranking> avx2_pass1(bool avx2, bool check_targets, const at::Tensor& scores,
+                                      const at::Tensor& targets, const double* p, int64_t m, double delta) {
+  if constexpr (std::is_same_v<score_t, float> &&
+                (std::is_same_v<target_t, int8_t> || std::is_same_v<target_t, int32_t> ||
+                 std::is_same_v<target_t, int64_t>)) {
+    if (avx2 && m > 0) {
+      if (check_targets) {
+        find_positives(targets.const_data_ptr<target_t>(), split(scores.numel()), avx2);
+      }
+      return Avx2Ranking::pass1(scores, targets, p, m, delta);
+    }
+  }
+  return std::nullopt;
+}
+
 struct CpuKernel {
   template <typename score_t, typename target_t>
   static std::tuple<at::Tensor, at::Tensor> ap_rank(const at::Tensor& scores, const at::Tensor& targets,
@@ -419,14 +439,12 @@ struct CpuKernel {
       }
       return std::make_tuple(at::scalar_tensor(ranking.loss, scores.options()), grad);
     };
-    if constexpr (std::is_same_v<score_t, float> &&
-                  (std::is_same_v<target_t, int8_t> || std::is_same_v<target_t, int32_t> ||
-                   std::is_same_v<target_t, int64_t>)) {
-      if (avx2) {
-        if (auto result = ap_rank_avx2(scores, targets, p, m, delta, interpolated)) {
-          return finish(result->first, result->second);
-        }
-      }
+    if (std::optional<Avx2Ranking> fast =
+            avx2_pass1<score_t, target_t>(avx2, /*check_targets=*/false, scores, targets, p, m, delta)) {
+      const PositiveRanking ranking =
+          rank_positives(p, m, delta, interpolated, fast->false_positive_sums(p, delta));
+      return finish(ranking, fast->negative_weight_sums(ranking.prefixes.data(), delta,
+                                                        1.0 / static_cast<double>(m)));
     }
     const GridTable table = grid_of(p, m);
     NegativeBins<score_t> bins(s, chunks, table.view(), delta);
@@ -447,6 +465,10 @@ struct CpuKernel {
     const int64_t m = sorted_positives.numel();
     const double* p = sorted_positives.const_data_ptr<double>();
     check_positive_values("false_positive_sums", p, nullptr, m);
+    if (std::optional<Avx2Ranking> fast = avx2_pass1<score_t, target_t>(
+            avx2_kernel_enabled(), /*check_targets=*/true, scores, targets, p, m, delta)) {
+      return at::tensor(fast->false_positive_sums(p, delta), at::dtype(at::kDouble)).view({m});
+    }
     const GridTable table = grid_of(p, m);
     const score_t* s = scores.const_data_ptr<score_t>();
     const Chunks chunks = split(scores.numel());
@@ -466,12 +488,16 @@ struct CpuKernel {
     const double* p = sorted_positives.const_data_ptr<double>();
     const double* w = weights.const_data_ptr<double>();
     check_positive_values("negative_weight_sums", p, w, m);
+    const std::vector<double> prefixes = weight_prefixes(p, w, m);
+    if (std::optional<Avx2Ranking> fast = avx2_pass1<score_t, target_t>(
+            avx2_kernel_enabled(), /*check_targets=*/true, scores, targets, p, m, delta)) {
+      return fast->negative_weight_sums(prefixes.data(), delta, 1.0);
+    }
     const GridTable table = grid_of(p, m);
     const score_t* s = scores.const_data_ptr<score_t>();
     const ReachingNegatives negatives(s, targets.const_data_ptr<target_t>(), split(scores.numel()), delta,
                                       lowest_positive(table.view()), [](int64_t, Reaching*, Reaching*) {});
     at::Tensor sums = at::empty_like(scores);
-    const std::vector<double> prefixes = weight_prefixes(p, w, m);
     write_negative_sums(s, negatives, table.view(), prefixes.data(), delta, 1.0,
                         sums.mutable_data_ptr<score_t>(), /*searched=*/false);
     return sums;

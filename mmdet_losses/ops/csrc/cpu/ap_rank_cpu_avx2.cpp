@@ -370,35 +370,60 @@ bool avx2_kernel_enabled() {
   return supported && !(setting != nullptr && std::strcmp(setting, "0") == 0);
 }
 
-std::optional<RankingAndGradient> ap_rank_avx2(const at::Tensor& scores, const at::Tensor& targets,
-                                               const double* p, int64_t m, double delta, bool interpolated) {
-  const std::optional<Segments> found = segments_of(p, m, delta);
+// What pass 1 leaves for the rest: the edges, the chunks' packed negatives and their storage, the
+// segments' bins.
+struct Avx2Ranking::State {
+  Segments seg;
+  int64_t n = 0, m = 0, chunks = 0, chunk_size = 0;
+  std::unique_ptr<uint8_t[]> reaching;
+  std::unique_ptr<float[]> score;
+  std::unique_ptr<int32_t[]> segment;
+  std::vector<ChunkNegatives> negatives;
+  std::vector<double> bins;
+  std::vector<int64_t> sizes;
+  at::TensorOptions options;
+
+  int64_t chunk_begin(int64_t c) const { return std::min(n, c * chunk_size); }
+};
+
+Avx2Ranking::Avx2Ranking(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Avx2Ranking::Avx2Ranking(Avx2Ranking&&) noexcept = default;
+Avx2Ranking::~Avx2Ranking() = default;
+
+std::optional<Avx2Ranking> Avx2Ranking::pass1(const at::Tensor& scores, const at::Tensor& targets,
+                                              const double* p, int64_t m, double delta) {
+  if (m == 0) {
+    return std::nullopt;
+  }
+  std::optional<Segments> found = segments_of(p, m, delta);
   if (!found) {
     return std::nullopt;
   }
-  const Segments& seg = *found;
-  const float* s = scores.const_data_ptr<float>();
-  const int64_t n = scores.numel();
+  auto state = std::make_unique<State>();
+  State& st = *state;
+  st.seg = std::move(*found);
+  st.n = scores.numel();
+  st.m = m;
+  st.sizes = scores.sizes().vec();
+  st.options = scores.options();
   // One chunk per thread, of at least 2^16 entries.
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n >> 16));
-  const int64_t chunk_size = (n + chunks - 1) / chunks;
-  const auto chunk_begin = [&](int64_t c) { return std::min(n, c * chunk_size); };
-
-  const int64_t capacity = n + 8 * chunks;
-  std::unique_ptr<uint8_t[]> reaching(new uint8_t[n / 8 + chunks]);
-  std::unique_ptr<float[]> score(new float[capacity]);
-  std::unique_ptr<int32_t[]> segment(new int32_t[capacity]);
-  std::vector<ChunkNegatives> negatives(chunks);
-  const int64_t segments = 2 * m + 1;
-  const int64_t bins_per_chunk = 2 * kCopies * segments;
-  std::vector<double> bins(chunks * bins_per_chunk, 0.0);
+  st.chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), st.n >> 16));
+  st.chunk_size = (st.n + st.chunks - 1) / st.chunks;
+  const int64_t capacity = st.n + 8 * st.chunks;
+  st.reaching.reset(new uint8_t[st.n / 8 + st.chunks]);
+  st.score.reset(new float[capacity]);
+  st.segment.reset(new int32_t[capacity]);
+  st.negatives.resize(st.chunks);
+  const int64_t bins_per_chunk = 2 * kCopies * (2 * m + 1);
+  st.bins.assign(st.chunks * bins_per_chunk, 0.0);
+  const float* s = scores.const_data_ptr<float>();
   const auto bin_chunks = [&](const auto* t) {
-    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    at::parallel_for(0, st.chunks, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
-        const int64_t begin = chunk_begin(c), room = begin + 8 * c;
-        negatives[c] = {reaching.get() + begin / 8 + c, score.get() + room, segment.get() + room};
-        bin_chunk(s + begin, t + begin, chunk_begin(c + 1) - begin, seg,
-                  bins.data() + c * bins_per_chunk, negatives[c]);
+        const int64_t begin = st.chunk_begin(c), room = begin + 8 * c;
+        st.negatives[c] = {st.reaching.get() + begin / 8 + c, st.score.get() + room, st.segment.get() + room};
+        bin_chunk(s + begin, t + begin, st.chunk_begin(c + 1) - begin, st.seg,
+                  st.bins.data() + c * bins_per_chunk, st.negatives[c]);
       }
     });
   };
@@ -415,54 +440,62 @@ std::optional<RankingAndGradient> ap_rank_avx2(const at::Tensor& scores, const a
     default:
       return std::nullopt;
   }
-  for (int64_t c = 0; c < chunks; ++c) {
-    if (negatives[c].first_invalid >= 0) {
-      const int64_t j = chunk_begin(c) + negatives[c].first_invalid;
+  for (int64_t c = 0; c < st.chunks; ++c) {
+    if (st.negatives[c].first_invalid >= 0) {
+      const int64_t j = st.chunk_begin(c) + st.negatives[c].first_invalid;
       raise_nonfinite_score(j, static_cast<double>(s[j]));
     }
   }
+  return Avx2Ranking(std::move(state));
+}
 
+std::vector<double> Avx2Ranking::false_positive_sums(const double* p, double delta) const {
   // Each segment's negatives into the difference arrays of the portable kernel, at their window.
+  const State& st = *state_;
+  const int64_t m = st.m, segments = 2 * m + 1, bins_per_chunk = 2 * kCopies * segments;
   std::vector<double> slots(3 * (m + 1), 0.0);
   const RankSlots out{slots.data(), slots.data() + (m + 1), slots.data() + 2 * (m + 1)};
   for (int64_t k = 1; k < segments; ++k) {
     double count = 0.0, total = 0.0;
-    for (int64_t c = 0; c < chunks; ++c) {
+    for (int64_t c = 0; c < st.chunks; ++c) {
       for (int copy = 0; copy < kCopies; ++copy) {
-        const double* bin = bins.data() + c * bins_per_chunk + 2 * (k * kCopies + copy);
+        const double* bin = st.bins.data() + c * bins_per_chunk + 2 * (k * kCopies + copy);
         count += bin[0];
         total += bin[1];
       }
     }
-    out.full[seg.lo[k]] += count;
-    out.count[seg.lo[k]] += count;
-    out.count[seg.hi[k]] -= count;
-    out.total[seg.lo[k]] += total;
-    out.total[seg.hi[k]] -= total;
+    out.full[st.seg.lo[k]] += count;
+    out.count[st.seg.lo[k]] += count;
+    out.count[st.seg.hi[k]] -= count;
+    out.total[st.seg.lo[k]] += total;
+    out.total[st.seg.hi[k]] -= total;
   }
-  PositiveRanking ranking =
-      rank_positives(p, m, delta, interpolated, mmdet_losses::false_positive_sums(p, m, delta, out));
+  return mmdet_losses::false_positive_sums(p, m, delta, out);
+}
 
+at::Tensor Avx2Ranking::negative_weight_sums(const double* prefixes, double delta, double scale) {
   // scale * sum_i w_i H(x - p[i]) = a[k] + b[k] x over segment k (see negative_weight_sum).
-  const double scale = 1.0 / static_cast<double>(m);
-  const double* w_prefix = ranking.prefixes.data();
-  const double* wp_prefix = w_prefix + (m + 1);
+  State& st = *state_;
+  const int64_t segments = 2 * st.m + 1;
+  const double* w_prefix = prefixes;
+  const double* wp_prefix = prefixes + (st.m + 1);
   std::vector<double> line(2 * segments);
   for (int64_t k = 0; k < segments; ++k) {
-    const int32_t lo = seg.lo[k], hi = seg.hi[k];
+    const int32_t lo = st.seg.lo[k], hi = st.seg.hi[k];
     const double window_w = w_prefix[hi] - w_prefix[lo];
     const double window_wp = wp_prefix[hi] - wp_prefix[lo];
     line[2 * k] = scale * (w_prefix[lo] + (delta * window_w - window_wp) / (2.0 * delta));
     line[2 * k + 1] = scale * window_w / (2.0 * delta);
   }
-  at::Tensor grad = at::empty_like(scores);
-  float* g = grad.mutable_data_ptr<float>();
-  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+  at::Tensor sums = at::empty(st.sizes, st.options);
+  float* g = sums.mutable_data_ptr<float>();
+  at::parallel_for(0, st.chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
-      write_chunk(negatives[c], chunk_begin(c + 1) - chunk_begin(c), line.data(), g + chunk_begin(c));
+      write_chunk(st.negatives[c], st.chunk_begin(c + 1) - st.chunk_begin(c), line.data(),
+                  g + st.chunk_begin(c));
     }
   });
-  return std::make_pair(std::move(ranking), grad);
+  return sums;
 }
 
 #else  // not x86-64 with GCC or Clang: the portable kernel only
@@ -471,10 +504,20 @@ bool avx2_kernel_enabled() { return false; }
 
 int64_t next_positive_or_invalid_avx2(const int8_t*, int64_t, int64_t end) { return end; }
 
-std::optional<RankingAndGradient> ap_rank_avx2(const at::Tensor&, const at::Tensor&, const double*, int64_t,
-                                               double, bool) {
+struct Avx2Ranking::State {};
+
+Avx2Ranking::Avx2Ranking(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Avx2Ranking::Avx2Ranking(Avx2Ranking&&) noexcept = default;
+Avx2Ranking::~Avx2Ranking() = default;
+
+std::optional<Avx2Ranking> Avx2Ranking::pass1(const at::Tensor&, const at::Tensor&, const double*, int64_t,
+                                              double) {
   return std::nullopt;
 }
+
+std::vector<double> Avx2Ranking::false_positive_sums(const double*, double) const { return {}; }
+
+at::Tensor Avx2Ranking::negative_weight_sums(const double*, double, double) { return {}; }
 
 #endif
 

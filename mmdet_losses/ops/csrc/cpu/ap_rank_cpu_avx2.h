@@ -1,14 +1,15 @@
-// The AVX2 CPU kernel of mmdet_losses::ap_rank for fp32 scores and int8, int32 or int64 targets
-// (the heads pass int8), chosen at run time; every other case, and every CPU without AVX2 and
-// FMA, takes the portable kernel of ap_rank_cpu.cpp.
+// The AVX2 CPU kernel of the ranking ops for fp32 scores and int8, int32 or int64 targets (the
+// heads pass int8), chosen at run time; every other case, and every CPU without AVX2 and FMA,
+// takes the portable kernel of ap_rank_cpu.cpp.
 #pragma once
 
 #include "../ap_rank.h"
 
 #include <ATen/core/Tensor.h>
 
+#include <memory>
 #include <optional>
-#include <utility>
+#include <vector>
 
 namespace mmdet_losses {
 
@@ -20,14 +21,26 @@ bool avx2_kernel_enabled();
 // or end, 64 targets per step.
 int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from, int64_t end);
 
-using RankingAndGradient = std::pair<PositiveRanking, at::Tensor>;
+// The AVX2 kernel's two passes, for fp32 scores and int8, int32 or int64 targets (contiguous,
+// already checked) against m >= 1 positive scores sorted ascending (float64): pass1 runs the first
+// pass, or gives nullopt for other target dtypes and when the positives' window edges (p +- delta)
+// do not all fit in fp32 (the portable kernel then handles them). Then false_positive_sums gives
+// fp[i] = sum over the negatives j of H(s_j - p[i]), and negative_weight_sums (once) the tensor of
+// scale * sum_i w_i H(s_j - p[i]) at every negative and 0 elsewhere, from weight_prefixes of w.
+class Avx2Ranking {
+ public:
+  static std::optional<Avx2Ranking> pass1(const at::Tensor& scores, const at::Tensor& targets, const double* p,
+                                          int64_t m, double delta);
+  Avx2Ranking(Avx2Ranking&&) noexcept;
+  ~Avx2Ranking();
 
-// ap_rank for contiguous fp32 scores and int8, int32 or int64 targets, given the m >= 1 positives'
-// scores sorted ascending (float64); the targets have been checked. Returns the positives' ranking
-// and the gradient, written at every entry but the positives. nullopt for other target dtypes, and
-// when the positives' window edges (p +- delta) do not all fit in fp32: the portable kernel then
-// handles them.
-std::optional<RankingAndGradient> ap_rank_avx2(const at::Tensor& scores, const at::Tensor& targets,
-                                               const double* p, int64_t m, double delta, bool interpolated);
+  std::vector<double> false_positive_sums(const double* p, double delta) const;
+  at::Tensor negative_weight_sums(const double* prefixes, double delta, double scale);
+
+ private:
+  struct State;
+  explicit Avx2Ranking(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace mmdet_losses
