@@ -1,6 +1,6 @@
-"""The AP-Loss ranking ops, one schema each, C++ CPU kernels (portable, and for ``ap_rank`` an AVX2
-one chosen at run time: ``avx2_kernel_enabled``) and a CUDA kernel (csrc/), with fake kernels and
-autograd registered in Python. Importing this package registers all of them:
+"""The AP-Loss ranking ops, one schema each, C++ CPU kernels (portable, and an AVX2 one chosen at
+run time: ``avx2_kernel_enabled``) and a CUDA kernel (csrc/), with fake kernels and autograd
+registered in Python. Importing this package registers all of them:
 
 - ``torch.ops.mmdet_losses.ap_rank(scores, targets, delta, interpolated) -> (loss, grad)``: the whole
   AP-Loss of one ranking (ap_rank.py);

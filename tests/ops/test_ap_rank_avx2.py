@@ -175,8 +175,9 @@ def test_public_passes_match_the_portable_kernel(monkeypatch, name, delta):
     sorted_positives = (scores[targets == 1].double()
                         + 1e-9 * torch.randn(200, generator=generator, dtype=torch.float64)).sort().values
     weights = torch.rand(200, generator=generator, dtype=torch.float64)
-    (fp, sums), (ref_fp, ref_sums) = (passes(kernel, monkeypatch, scores, targets, sorted_positives, weights, delta)
-                                      for kernel in ('avx2', 'portable'))
+    (fp, sums), (ref_fp, ref_sums) = (
+        passes(kernel, monkeypatch, scores, targets, sorted_positives, weights, delta)
+        for kernel in ('avx2', 'portable'))
     torch.testing.assert_close(fp, ref_fp, rtol=1e-9, atol=1e-9 * ref_fp.abs().max().item())
     torch.testing.assert_close(sums, ref_sums, rtol=1e-5, atol=1e-6 * ref_sums.abs().max().item())
     assert torch.count_nonzero(sums[targets != 0]) == 0

@@ -207,8 +207,8 @@ PyObject* avx2_kernel_enabled(PyObject*, PyObject*) {
 
 PyMethodDef module_methods[] = {
     {"avx2_kernel_enabled", avx2_kernel_enabled, METH_NOARGS,
-     "Whether ap_rank on the CPU runs its AVX2 kernel (fp32 scores; int8, int32 or int64 targets) "
-     "now: the CPU has AVX2 and FMA and MMDET_LOSSES_CPU_SIMD is not 0."},
+     "Whether the ranking ops on the CPU run their AVX2 kernel (fp32 scores; int8, int32 or int64 "
+     "targets) now: the CPU has AVX2 and FMA and MMDET_LOSSES_CPU_SIMD is not 0."},
     {nullptr, nullptr, 0, nullptr}};
 
 }  // namespace

@@ -1,7 +1,8 @@
-// The AVX2 kernel of ap_rank (fp32 scores; int8, int32 or int64 targets). Same method as the
-// portable kernel, in another form: a negative's window (lo, hi) over the sorted positives depends
-// only on where its score x falls among the 2m window edges p[i] - delta and p[i] + delta. So each
-// negative needs ONE search, for its segment k = #{edges < x}, and both passes work per segment:
+// The AVX2 kernel of ap_rank and its two passes (fp32 scores; int8, int32 or int64 targets). Same
+// method as the portable kernel, in another form: a negative's window (lo, hi) over the sorted
+// positives depends only on where its score x falls among the 2m window edges p[i] - delta and
+// p[i] + delta. So each negative needs ONE search, for its segment k = #{edges < x}, and both
+// passes work per segment:
 //   pass 1 counts the negatives of each segment and sums their scores (two adds, not five);
 //   pass 2 writes a + b x with a and b tabulated per segment.
 // The edges are kept as fp32 rounded down: for an fp32 score x and a float64 edge e, e < x exactly
