@@ -114,12 +114,17 @@ struct RankSlots {
   double* total;
 };
 
+// `count` scores with the same window w, whose sum is `total`.
+AP_RANK_HOST_DEVICE inline void add_scores(const RankSlots& slots, Window w, double count, double total) {
+  slots.full[w.lo] += count;
+  slots.count[w.lo] += count;
+  slots.count[w.hi] -= count;
+  slots.total[w.lo] += total;
+  slots.total[w.hi] -= total;
+}
+
 AP_RANK_HOST_DEVICE inline void add_score(const RankSlots& slots, Window w, double x) {
-  slots.full[w.lo] += 1.0;
-  slots.count[w.lo] += 1.0;
-  slots.count[w.hi] -= 1.0;
-  slots.total[w.lo] += x;
-  slots.total[w.hi] -= x;
+  add_scores(slots, w, 1.0, x);
 }
 
 // The sum over the accumulated scores of H(x - p[i]), for positive i.

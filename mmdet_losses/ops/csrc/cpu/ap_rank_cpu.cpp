@@ -114,7 +114,7 @@ struct SortedPositives {
 };
 
 template <typename score_t>
-SortedPositives sort_positives(const score_t* s, int64_t n, std::vector<int64_t> index) {
+SortedPositives sort_positives_on_host(const score_t* s, int64_t n, std::vector<int64_t> index) {
   for (const int64_t j : index) {
     if (!std::isfinite(static_cast<double>(s[j]))) {
       for (int64_t first = 0; first < n; ++first) {
@@ -422,7 +422,8 @@ struct CpuKernel {
     const Chunks chunks = split(scores.numel());
     const bool avx2 = avx2_kernel_enabled();
 
-    const SortedPositives positives = sort_positives(s, scores.numel(), find_positives(t, chunks, avx2));
+    const SortedPositives positives =
+        sort_positives_on_host(s, scores.numel(), find_positives(t, chunks, avx2));
     const int64_t m = static_cast<int64_t>(positives.p.size());
     const double* p = positives.p.data();
     if (m == 0) {

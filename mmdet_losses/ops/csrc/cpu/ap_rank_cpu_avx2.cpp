@@ -465,28 +465,23 @@ std::vector<double> Avx2Ranking::false_positive_sums(const double* p, double del
         total += bin[1];
       }
     }
-    out.full[st.seg.lo[k]] += count;
-    out.count[st.seg.lo[k]] += count;
-    out.count[st.seg.hi[k]] -= count;
-    out.total[st.seg.lo[k]] += total;
-    out.total[st.seg.hi[k]] -= total;
+    add_scores(out, Window{st.seg.lo[k], st.seg.hi[k]}, count, total);
   }
   return mmdet_losses::false_positive_sums(p, m, delta, out);
 }
 
 at::Tensor Avx2Ranking::negative_weight_sums(const double* prefixes, double delta, double scale) {
-  // scale * sum_i w_i H(x - p[i]) = a[k] + b[k] x over segment k (see negative_weight_sum).
+  // scale * sum_i w_i H(x - p[i]) = a[k] + b[k] x over segment k: negative_weight_sum is linear in
+  // x within a window.
   State& st = *state_;
   const int64_t segments = 2 * st.m + 1;
   const double* w_prefix = prefixes;
   const double* wp_prefix = prefixes + (st.m + 1);
   std::vector<double> line(2 * segments);
   for (int64_t k = 0; k < segments; ++k) {
-    const int32_t lo = st.seg.lo[k], hi = st.seg.hi[k];
-    const double window_w = w_prefix[hi] - w_prefix[lo];
-    const double window_wp = wp_prefix[hi] - wp_prefix[lo];
-    line[2 * k] = scale * (w_prefix[lo] + (delta * window_w - window_wp) / (2.0 * delta));
-    line[2 * k + 1] = scale * window_w / (2.0 * delta);
+    const Window window{st.seg.lo[k], st.seg.hi[k]};
+    line[2 * k] = scale * negative_weight_sum(w_prefix, wp_prefix, window, 0.0, delta);
+    line[2 * k + 1] = scale * (w_prefix[window.hi] - w_prefix[window.lo]) / (2.0 * delta);
   }
   at::Tensor sums = at::empty(st.sizes, st.options);
   float* g = sums.mutable_data_ptr<float>();
