@@ -33,19 +33,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_demo_data  # noqa: E402
 import plot_curves  # noqa: E402
 
-BASELINE = ('focal loss', 'focal', 'configs/demo/retinanet_r18_focal_demo.py')
+BASELINE = ('focal loss', 'focal', 'configs/demo/retinanet_r18_fpn_focal_1xb8-1100i_demo.py')
 COMPARISONS = {
-    'aploss': (('AP-Loss', 'aploss', 'configs/demo/retinanet_r18_aploss_demo.py'), BASELINE),
-    'harmonic': (('Harmonic loss', 'harmonic', 'configs/harmonic/retinanet_r18_harmonic_demo.py'),
-                 ('Harmonic + HIoU', 'harmonic_hiou', 'configs/harmonic/retinanet_r18_harmonic_hiou_demo.py'),
+    'aploss': (('AP-Loss', 'aploss', 'configs/demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py'), BASELINE),
+    'harmonic': (('Harmonic loss', 'harmonic', 'configs/harmonic/retinanet_r18_fpn_harmonic_1xb8-1100i_demo.py'),
+                 ('Harmonic + HIoU', 'harmonic_hiou',
+                  'configs/harmonic/retinanet_r18_fpn_harmonic-hiou_1xb8-1100i_demo.py'),
                  BASELINE),
     'classification': (('Anchor Loss', 'anchor_loss',
-                        'configs/anchor_loss/retinanet_r18_anchor_loss_demo.py'),
-                       ('Two-way loss', 'two_way', 'configs/two_way/retinanet_r18_two_way_demo.py'),
-                       ('UniLoss', 'uniloss', 'configs/uniloss/retinanet_r18_uniloss_demo.py'),
+                        'configs/anchor_loss/retinanet_r18_fpn_anchor-loss_1xb8-1100i_demo.py'),
+                       ('Two-way loss', 'two_way', 'configs/two_way/retinanet_r18_fpn_two-way_1xb8-1100i_demo.py'),
+                       ('UniLoss', 'uniloss', 'configs/uniloss/retinanet_r18_fpn_uniloss_1xb8-1100i_demo.py'),
                        BASELINE),
-    'rank_sort': (('RS-ATSS (Rank & Sort)', 'rs_atss', 'configs/rank_sort/rs_atss_r18_demo.py'),
-                  ('ATSS (focal loss)', 'atss', 'configs/rank_sort/atss_r18_demo.py')),
+    'rank_sort': (('RS-ATSS (Rank & Sort)', 'rs_atss', 'configs/rank_sort/rs_atss_r18_fpn_1xb8-1100i_demo.py'),
+                  ('ATSS (focal loss)', 'atss', 'configs/rank_sort/atss_r18_fpn_1xb8-1100i_demo.py')),
 }
 SHOWN_IMAGES = 3
 BOXES_PER_IMAGE = 3

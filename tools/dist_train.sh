@@ -3,7 +3,7 @@
 # GPU, GPUS is the number of CPU processes (gloo). PYTHON picks the interpreter (default: python).
 #   tools/dist_train.sh CONFIG GPUS [train.py options]
 #   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 tools/dist_train.sh CONFIG 8 --amp
-#   PYTHON=.venv/bin/python tools/dist_train.sh configs/demo/retinanet_r18_aploss_demo.py 2
+#   PYTHON=.venv/bin/python tools/dist_train.sh configs/demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py 2
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG GPUS [tools/train.py options]" >&2

@@ -8,7 +8,7 @@ are the ranking's positive entries. A process sends 2 int64 counts, its positive
 the largest count (float64), |P| + 2 summed float64 values (the first pass, the negative count, an
 error flag), and one float64 for the box loss's normaliser.
 
-    python tools/ranking_communication.py configs/demo/retinanet_r18_aploss_demo.py --processes 2 \\
+    python tools/ranking_communication.py configs/demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py --processes 2 \\
         --cfg-options train_dataloader.batch_size=4
 """
 import argparse

@@ -1,7 +1,7 @@
 """Evaluates a trained detector from an mmdet config and checkpoint with mmdet_losses registered
 (mmdet's command line).
 
-    python tools/test.py configs/demo/retinanet_r18_aploss_demo.py work_dirs/demo/aploss/iter_1100.pth
+    python tools/test.py configs/demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py work_dirs/demo/aploss/iter_1100.pth
     python tools/test.py CONFIG CHECKPOINT --out results.pkl --show-dir vis
 """
 import argparse

@@ -1,6 +1,6 @@
 """Trains a detector from an mmdet config with mmdet_losses registered (mmdet's command line).
 
-    python tools/train.py configs/demo/retinanet_r18_aploss_demo.py --work-dir work_dirs/demo/aploss
+    python tools/train.py configs/demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py --work-dir work_dirs/demo/aploss
     python tools/train.py CONFIG --resume                 # continue from the latest checkpoint
     python tools/train.py CONFIG --cfg-options train_cfg.max_iters=100
 """

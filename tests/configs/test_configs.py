@@ -13,6 +13,11 @@ import mmdet_losses  # noqa: E402,F401  (registers the modules)
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 SHIPPED = sorted(p for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
+DEMO_FOCAL = 'demo/retinanet_r18_fpn_focal_1xb8-1100i_demo.py'
+MMDET_RETINANET_COCO = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+MMDET_RETINANET_VOC = 'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py'
+# Each classification-loss folder and the loss field of its config names.
+FAMILY_NAME = dict(anchor_loss='anchor-loss', two_way='two-way', uniloss='uniloss')
 # (config, its baseline): they differ in the head and its losses only (AP-Loss: and learning rate).
 TWINS = [
     ('aploss/retinanet_r50_fpn_aploss_8xb2-100e_coco-512.py', 'aploss/retinanet_r50_fpn_focal_8xb2-100e_coco-512.py'),
@@ -20,35 +25,34 @@ TWINS = [
      'aploss/retinanet_r101_fpn_focal_8xb2-100e_coco-512.py'),
     ('aploss/retinanet_r50_fpn_aploss_8xb2-160e_voc0712-512.py',
      'aploss/retinanet_r50_fpn_focal_8xb2-160e_voc0712-512.py'),
-    ('aploss/ssd300_aploss_160e_voc0712.py', 'aploss/ssd300_160e_voc0712.py'),
-    ('aploss/ssd512_aploss_160e_voc0712.py', 'aploss/ssd512_160e_voc0712.py'),
+    ('aploss/ssd_vgg16_aploss_2xb8-160e_voc0712-300.py', 'aploss/ssd_vgg16_2xb8-160e_voc0712-300.py'),
+    ('aploss/ssd_vgg16_aploss_2xb8-160e_voc0712-512.py', 'aploss/ssd_vgg16_2xb8-160e_voc0712-512.py'),
     # The rows of the AP-Loss paper's SSD table share data, schedule and learning rate.
-    ('aploss/ssd512_focal_160e_voc0712.py', 'aploss/ssd512_160e_voc0712.py'),
-    ('aploss/ssd512_auc_160e_voc0712.py', 'aploss/ssd512_160e_voc0712.py'),
-    ('aploss/ssd512_aploss_100e_coco.py', 'aploss/ssd512_100e_coco.py'),
-    ('demo/retinanet_r18_aploss_demo.py', 'demo/retinanet_r18_focal_demo.py'),
-    ('harmonic/retinanet_r50_fpn_harmonic_1x_coco.py', 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'),
-    ('harmonic/retinanet_r50_fpn_harmonic_hiou_1x_coco.py', 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'),
-    ('harmonic/retinanet_r50_fpn_harmonic_1x_voc0712.py', 'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py'),
-    ('harmonic/retinanet_r50_fpn_harmonic_hiou_1x_voc0712.py',
-     'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py'),
-    ('harmonic/ssd300_harmonic_voc0712.py', 'harmonic/ssd300_voc0712.py'),
-    ('harmonic/ssd300_harmonic_hiou_voc0712.py', 'harmonic/ssd300_voc0712.py'),
-    ('harmonic/ssd512_harmonic_voc0712.py', 'harmonic/ssd512_voc0712.py'),
-    ('harmonic/ssd512_harmonic_hiou_voc0712.py', 'harmonic/ssd512_voc0712.py'),
-    ('harmonic/retinanet_r18_harmonic_demo.py', 'demo/retinanet_r18_focal_demo.py'),
-    ('harmonic/retinanet_r18_harmonic_hiou_demo.py', 'demo/retinanet_r18_focal_demo.py'),
-    ('rank_sort/rs_atss_r18_demo.py', 'rank_sort/atss_r18_demo.py'),
-    ('rank_sort/atss_r50_fpn_1x_coco.py', 'mmdet::atss/atss_r50_fpn_1x_coco.py'),
+    ('aploss/ssd_vgg16_focal_2xb8-160e_voc0712-512.py', 'aploss/ssd_vgg16_2xb8-160e_voc0712-512.py'),
+    ('aploss/ssd_vgg16_auc_2xb8-160e_voc0712-512.py', 'aploss/ssd_vgg16_2xb8-160e_voc0712-512.py'),
+    ('aploss/ssd_vgg16_aploss_2xb8-100e_coco-512.py', 'aploss/ssd_vgg16_2xb8-100e_coco-512.py'),
+    ('demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py', DEMO_FOCAL),
+    ('harmonic/retinanet_r50_fpn_harmonic_8xb2-1x_coco.py', MMDET_RETINANET_COCO),
+    ('harmonic/retinanet_r50_fpn_harmonic-hiou_8xb2-1x_coco.py', MMDET_RETINANET_COCO),
+    ('harmonic/retinanet_r50_fpn_harmonic_8xb2-1x_voc0712.py', MMDET_RETINANET_VOC),
+    ('harmonic/retinanet_r50_fpn_harmonic-hiou_8xb2-1x_voc0712.py', MMDET_RETINANET_VOC),
+    ('harmonic/ssd_vgg16_harmonic_8xb8-240e_voc0712-300.py', 'harmonic/ssd_vgg16_8xb8-240e_voc0712-300.py'),
+    ('harmonic/ssd_vgg16_harmonic-hiou_8xb8-240e_voc0712-300.py', 'harmonic/ssd_vgg16_8xb8-240e_voc0712-300.py'),
+    ('harmonic/ssd_vgg16_harmonic_8xb8-240e_voc0712-512.py', 'harmonic/ssd_vgg16_8xb8-240e_voc0712-512.py'),
+    ('harmonic/ssd_vgg16_harmonic-hiou_8xb8-240e_voc0712-512.py', 'harmonic/ssd_vgg16_8xb8-240e_voc0712-512.py'),
+    ('harmonic/retinanet_r18_fpn_harmonic_1xb8-1100i_demo.py', DEMO_FOCAL),
+    ('harmonic/retinanet_r18_fpn_harmonic-hiou_1xb8-1100i_demo.py', DEMO_FOCAL),
+    ('rank_sort/rs_atss_r18_fpn_1xb8-1100i_demo.py', 'rank_sort/atss_r18_fpn_1xb8-1100i_demo.py'),
+    ('rank_sort/atss_r50_fpn_8xb2-1x_coco.py', 'mmdet::atss/atss_r50_fpn_1x_coco.py'),
 ] + [
-    (f'{family}/retinanet_r50_fpn_{family}_1x_coco.py', 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py')
-    for family in ('anchor_loss', 'two_way', 'uniloss')
+    (f'{family}/retinanet_r50_fpn_{name}_8xb2-1x_coco.py', MMDET_RETINANET_COCO)
+    for family, name in FAMILY_NAME.items()
 ] + [
-    (f'{family}/retinanet_r50_fpn_{family}_1x_voc0712.py', 'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py')
-    for family in ('anchor_loss', 'two_way', 'uniloss')
+    (f'{family}/retinanet_r50_fpn_{name}_8xb2-1x_voc0712.py', MMDET_RETINANET_VOC)
+    for family, name in FAMILY_NAME.items()
 ] + [
-    (f'{family}/retinanet_r18_{family}_demo.py', 'demo/retinanet_r18_focal_demo.py')
-    for family in ('anchor_loss', 'two_way', 'uniloss')
+    (f'{family}/retinanet_r18_fpn_{name}_1xb8-1100i_demo.py', DEMO_FOCAL)
+    for family, name in FAMILY_NAME.items()
 ]
 # Each config folder's classification loss.
 FAMILY_LOSS = dict(anchor_loss='AnchorLoss', two_way='TwoWayLoss', uniloss='UniLoss')
@@ -64,7 +68,7 @@ def leaf_datasets(dataset):
 
 
 # Configs without a baseline twin.
-SINGLES = ['demo/ssd_r18_aploss_demo.py', 'harmonic/ssd_r18_harmonic_demo.py',
+SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_harmonic_1xb8-1100i_demo.py',
            'aploss/retinanet_r101_fpn_aploss_8xb2-100e_coco-512_test-dev.py',
            'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py']  # its baseline: test_rank_sort_follows_the_authors
 
@@ -96,7 +100,7 @@ def test_builds_its_model_and_names_complete_datasets(path):
         assert cfg.model.bbox_head.type in ('APLossRetinaHead', 'APLossSSDHead')
         assert cfg.model.bbox_head.loss_cls.type == 'APLoss'
         assert 'mmdet_losses' in cfg.custom_imports.imports
-    if path.name.startswith('ssd512_') and path.name.endswith('_160e_voc0712.py'):
+    if path.name.startswith('ssd_vgg16_') and path.name.endswith('_2xb8-160e_voc0712-512.py'):
         # The SSD table's rows: AP over IoU 0.50:0.05:0.95 on VOC07 test.
         assert cfg.val_evaluator.iou_thrs == [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
     if 'harmonic' in path.name:

@@ -10,7 +10,7 @@ import pytest
 mmdet = pytest.importorskip('mmdet', reason='needs mmdet')
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / 'configs' / 'demo' / 'retinanet_r18_aploss_demo.py'
+CONFIG = ROOT / 'configs' / 'demo' / 'retinanet_r18_fpn_aploss_1xb8-1100i_demo.py'
 MMDET_TOOLS = Path(mmdet.__file__).parent / '.mim' / 'tools'
 
 

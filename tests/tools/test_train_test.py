@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip('mmdet', reason='training needs mmdet')
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = str(ROOT / 'configs' / 'demo' / 'retinanet_r18_aploss_demo.py')
+CONFIG = str(ROOT / 'configs' / 'demo' / 'retinanet_r18_fpn_aploss_1xb8-1100i_demo.py')
 
 
 def logged_iterations(work_dir):
@@ -49,15 +49,15 @@ def test_train_resume_test_and_plot(load_tool, demo_workspace):
 
 
 @pytest.mark.parametrize('config, head', [
-    ('demo/ssd_r18_aploss_demo.py', 'APLossSSDHead'),
-    ('harmonic/retinanet_r18_harmonic_demo.py', 'HarmonicRetinaHead'),
-    ('harmonic/retinanet_r18_harmonic_hiou_demo.py', 'HarmonicRetinaHead'),
-    ('harmonic/ssd_r18_harmonic_demo.py', 'HarmonicSSDHead'),
-    ('anchor_loss/retinanet_r18_anchor_loss_demo.py', 'RetinaHead'),
-    ('two_way/retinanet_r18_two_way_demo.py', 'APLossRetinaHead'),
-    ('uniloss/retinanet_r18_uniloss_demo.py', 'APLossRetinaHead'),
-    ('rank_sort/rs_atss_r18_demo.py', 'RankSortATSSHead'),
-    ('rank_sort/atss_r18_demo.py', 'ATSSHead'),
+    ('demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'APLossSSDHead'),
+    ('harmonic/retinanet_r18_fpn_harmonic_1xb8-1100i_demo.py', 'HarmonicRetinaHead'),
+    ('harmonic/retinanet_r18_fpn_harmonic-hiou_1xb8-1100i_demo.py', 'HarmonicRetinaHead'),
+    ('harmonic/ssd_r18_fpn_harmonic_1xb8-1100i_demo.py', 'HarmonicSSDHead'),
+    ('anchor_loss/retinanet_r18_fpn_anchor-loss_1xb8-1100i_demo.py', 'RetinaHead'),
+    ('two_way/retinanet_r18_fpn_two-way_1xb8-1100i_demo.py', 'APLossRetinaHead'),
+    ('uniloss/retinanet_r18_fpn_uniloss_1xb8-1100i_demo.py', 'APLossRetinaHead'),
+    ('rank_sort/rs_atss_r18_fpn_1xb8-1100i_demo.py', 'RankSortATSSHead'),
+    ('rank_sort/atss_r18_fpn_1xb8-1100i_demo.py', 'ATSSHead'),
 ])
 def test_each_head_trains_and_evaluates(load_tool, demo_workspace, config, head):
     """The other demo configs through the same tools: one training iteration, then a COCO

@@ -1,5 +1,5 @@
 # Stock SSD (softmax cross-entropy with hard-negative mining) under the AP-Loss paper's schedule, the
-# baseline of ssd512_aploss_100e_coco.py: 100 epochs, lr 0.001 per 16 images
+# baseline of ssd_vgg16_aploss_2xb8-100e_coco-512.py: 100 epochs, lr 0.001 per 16 images
 # (both configs), 500 warm-up iterations from lr / 3, lr / 10 after epochs 60 and 80.
 _base_ = 'mmdet::ssd/ssd512_coco.py'
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)

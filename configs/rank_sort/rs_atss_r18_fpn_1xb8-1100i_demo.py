@@ -1,7 +1,8 @@
 # RS-ATSS on the embedded demo data: the demo's small backbone, neck, data and schedule
-# (../demo/retinanet_r18_aploss_demo.py) with RankSortATSSHead and the authors' anchors (3 scales,
-# ratio 1) and ATSS assignment; compared with atss_r18_demo.py by `make demo-rank-sort`.
-_base_ = '../demo/retinanet_r18_aploss_demo.py'
+# (../demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py) with RankSortATSSHead and the authors' anchors
+# (3 scales, ratio 1) and ATSS assignment; compared with atss_r18_fpn_1xb8-1100i_demo.py by
+# `make demo-rank-sort`.
+_base_ = '../demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py'
 
 model = dict(
     type='ATSS',

@@ -1,6 +1,6 @@
 # SSD512 trained with AP-Loss over the whole minibatch (sigmoid class scores, no hard-negative
-# mining), with the data and schedule of its stock-SSD baseline ssd512_160e_voc0712.py.
-_base_ = './ssd512_160e_voc0712.py'
+# mining), with the data and schedule of its stock-SSD baseline ssd_vgg16_2xb8-100e_coco-512.py.
+_base_ = './ssd_vgg16_2xb8-100e_coco-512.py'
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 model = dict(bbox_head=dict(
     type='APLossSSDHead',

@@ -1,5 +1,5 @@
 # Stock SSD (softmax cross-entropy with hard-negative mining) under the AP-Loss paper's schedule, the
-# baseline of ssd512_aploss_160e_voc0712.py and the "CE-Loss + OHEM" row of the paper's SSD table
+# baseline of ssd_vgg16_aploss_2xb8-160e_voc0712-512.py and the "CE-Loss + OHEM" row of the paper's SSD table
 # (TPAMI version, supplementary Table 1: 43.6 AP / 76.0 AP50 / 44.7 AP75 on VOC07 test): 160
 # epochs, lr 0.001 per 16 images (every row), 500 warm-up iterations from lr / 3, lr / 10 after
 # epochs 110 and 140. Each row is evaluated as in that table: VOC07 test AP averaged over IoU

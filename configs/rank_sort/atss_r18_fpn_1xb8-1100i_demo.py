@@ -1,6 +1,6 @@
-# The baseline of rs_atss_r18_demo.py: mmdet's ATSS head (focal loss, centerness, GIoU, one anchor of
-# scale 8 per location) on the same small detector, data and schedule.
-_base_ = './rs_atss_r18_demo.py'
+# The baseline of rs_atss_r18_fpn_1xb8-1100i_demo.py: mmdet's ATSS head (focal loss, centerness, GIoU,
+# one anchor of scale 8 per location) on the same small detector, data and schedule.
+_base_ = './rs_atss_r18_fpn_1xb8-1100i_demo.py'
 
 model = dict(bbox_head=dict(
     type='ATSSHead',

@@ -1,5 +1,5 @@
 # Stock SSD (softmax cross-entropy with hard-negative mining) under the AP-Loss paper's schedule, the
-# baseline of ssd300_aploss_160e_voc0712.py: 160 epochs, lr 0.001 per 16 images
+# baseline of ssd_vgg16_aploss_2xb8-160e_voc0712-300.py: 160 epochs, lr 0.001 per 16 images
 # (both configs), 500 warm-up iterations from lr / 3, lr / 10 after epochs 110 and 140.
 _base_ = 'mmdet::pascal_voc/ssd300_voc0712.py'
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)

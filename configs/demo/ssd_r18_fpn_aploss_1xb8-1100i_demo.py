@@ -1,7 +1,7 @@
 # APLossSSDHead on the embedded demo data: the demo's ResNet-18 and 3-level FPN (128 px) feeding an
 # SSD head with sigmoid class scores, trained with AP-Loss over the whole minibatch. A small,
-# CPU-sized stand-in for configs/aploss/ssd*_aploss_*.py (whose VGG SSD needs a GPU).
-_base_ = './retinanet_r18_aploss_demo.py'
+# CPU-sized stand-in for configs/aploss/ssd_vgg16_aploss_*.py (whose VGG SSD needs a GPU).
+_base_ = './retinanet_r18_fpn_aploss_1xb8-1100i_demo.py'
 
 model = dict(bbox_head=dict(
     _delete_=True, type='APLossSSDHead', num_classes=4, in_channels=(64, 64, 64),

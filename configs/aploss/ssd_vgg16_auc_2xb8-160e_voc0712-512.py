@@ -1,7 +1,7 @@
 # SSD512 trained with AUC-Loss over the whole minibatch (sigmoid class scores, no hard-negative
 # mining), a row of the AP-Loss paper's SSD table (TPAMI version, supplementary Table 1: 33.8 AP /
-# 63.7 AP50 / 31.5 AP75 on VOC07 test). Data and schedule of ssd512_160e_voc0712.py.
-_base_ = './ssd512_160e_voc0712.py'
+# 63.7 AP50 / 31.5 AP75 on VOC07 test). Data and schedule of ssd_vgg16_2xb8-160e_voc0712-512.py.
+_base_ = './ssd_vgg16_2xb8-160e_voc0712-512.py'
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 model = dict(bbox_head=dict(
     type='APLossSSDHead',

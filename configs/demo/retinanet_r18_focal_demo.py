@@ -1,8 +1,0 @@
-# The focal-loss baseline of retinanet_r18_aploss_demo.py: the same model, data and schedule, with
-# mmdet's stock RetinaHead and focal loss.
-_base_ = './retinanet_r18_aploss_demo.py'
-
-model = dict(bbox_head=dict(
-    type='RetinaHead',
-    loss_cls=dict(_delete_=True, type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
-                  loss_weight=1.0)))
