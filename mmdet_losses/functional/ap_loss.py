@@ -58,7 +58,7 @@ def ap_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 1.0,
     """
     targets = integer_targets('ap_loss', targets)
     if group is None:
-        loss, _ = torch.ops.mmdet_losses.ap_rank(scores, targets, float(delta), bool(interpolated))
+        loss, _ = ops.ap_rank(scores, targets, delta, interpolated)
         return loss
     check_ranking_arguments('ap_loss', scores, targets, delta)
     return _GroupAPLoss.apply(scores, targets, float(delta), bool(interpolated), group)

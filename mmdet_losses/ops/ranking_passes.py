@@ -10,7 +10,7 @@ differentiable: they compute the pieces of an error-driven update.
 """
 import torch
 
-from . import ap_rank  # noqa: F401  (loads the compiled library that defines the ops)
+from .extension import load_extension
 
 __all__ = ['false_positive_sums', 'negative_weight_sums']
 
@@ -34,6 +34,7 @@ def false_positive_sums(scores: torch.Tensor, targets: torch.Tensor, sorted_posi
         >>> false_positive_sums(scores, torch.tensor([0, 0, 1]), torch.tensor([0.5], dtype=torch.float64))
         tensor([1.], dtype=torch.float64)
     """
+    load_extension()
     return torch.ops.mmdet_losses.false_positive_sums(scores.detach(), targets, sorted_positives, float(delta))
 
 
@@ -54,23 +55,6 @@ def negative_weight_sums(scores: torch.Tensor, targets: torch.Tensor, sorted_pos
         >>> negative_weight_sums(torch.tensor([0.5, 2.0, 9.0]), torch.tensor([0, 1, 0]), p, w)
         tensor([ 0.7500,  0.0000, 11.0000])
     """
+    load_extension()
     return torch.ops.mmdet_losses.negative_weight_sums(scores.detach(), targets, sorted_positives, weights,
                                                        float(delta))
-
-
-def _check_same_shape(op, scores, targets):
-    torch._check(scores.shape == targets.shape,
-                 lambda: f'{op}: scores and targets must have the same shape, got '
-                         f'{tuple(scores.shape)} and {tuple(targets.shape)}')
-
-
-@torch.library.register_fake('mmdet_losses::false_positive_sums')
-def _false_positive_sums_fake(scores, targets, sorted_positives, delta):
-    _check_same_shape('false_positive_sums', scores, targets)
-    return sorted_positives.new_empty(sorted_positives.shape, dtype=torch.float64)
-
-
-@torch.library.register_fake('mmdet_losses::negative_weight_sums')
-def _negative_weight_sums_fake(scores, targets, sorted_positives, weights, delta):
-    _check_same_shape('negative_weight_sums', scores, targets)
-    return torch.empty_like(scores, memory_format=torch.contiguous_format)

@@ -41,6 +41,8 @@ class APLoss(WholeRankingLoss):
             ``'local'`` (each process ranks its own entries). Default ``'global'``.
     """
 
+    uses_ranking_ops = True
+
     def __init__(self, use_sigmoid: bool = True, delta: float = 1.0, interpolated: bool = True,
                  loss_weight: float = 1.0, ranking: str = 'global'):
         super().__init__(use_sigmoid, loss_weight, ranking)

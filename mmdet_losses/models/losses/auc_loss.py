@@ -23,6 +23,8 @@ class AUCLoss(WholeRankingLoss):
             ``'local'``, as for ``APLoss``. Default ``'global'``.
     """
 
+    uses_ranking_ops = True
+
     def __init__(self, use_sigmoid: bool = True, delta: float = 1.0, loss_weight: float = 1.0,
                  ranking: str = 'global'):
         super().__init__(use_sigmoid, loss_weight, ranking)

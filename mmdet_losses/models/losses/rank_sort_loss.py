@@ -40,6 +40,8 @@ class RankSortLoss(WholeRankingLoss):
         min_quality (float): The sorting target of a positive whose quality is 0. Default 1e-6.
     """
 
+    uses_ranking_ops = True
+
     def __init__(self, use_sigmoid: bool = True, delta: float = 0.5, loss_weight: float = 1.0,
                  ranking: str = 'global', min_quality: float = 1e-6):
         super().__init__(use_sigmoid, loss_weight, ranking)

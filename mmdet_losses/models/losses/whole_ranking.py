@@ -2,6 +2,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ...ops import load_extension
 from .contract import check_classification_call, check_reduction
 
 
@@ -10,11 +11,16 @@ class WholeRankingLoss(nn.Module):
     a call as a whole (AP-Loss, AUC-Loss, the Two-way loss, UniLoss): sigmoid scores, targets from
     mmdet's labels by ``ranking_targets``, one value per call. ``ranking='global'`` lets a subclass
     that can rank across processes do so (``group()`` gives the process group). Subclasses
-    implement ``loss(cls_score, targets)``.
+    implement ``loss(cls_score, targets)``; those that rank with the compiled ops set
+    ``uses_ranking_ops``, so that a missing build stops the config's model from being built, with
+    the fix, rather than its first training step.
     """
+    uses_ranking_ops = False
 
     def __init__(self, use_sigmoid: bool = True, loss_weight: float = 1.0, ranking: str = 'local'):
         super().__init__()
+        if self.uses_ranking_ops:
+            load_extension()
         if not use_sigmoid:
             raise ValueError(f'{type(self).__name__}: use_sigmoid must be True (one score per class, '
                              f'no background channel), got {use_sigmoid!r}')

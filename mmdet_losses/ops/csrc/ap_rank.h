@@ -105,27 +105,108 @@ AP_RANK_HOST_DEVICE inline Window window_of(const Scores& sorted, double x, doub
   return {sorted.lower_bound(x - delta), sorted.lower_bound(x + delta)};
 }
 
-// Difference arrays of m + 1 slots. After prefix sums (see ranked_sum), slot i holds:
-//   full[i]: how many scores have H = 1 against positive i (added at lo, summed as a suffix),
-//   count[i], total[i]: how many scores have positive i inside their window, and their sum.
-struct RankSlots {
-  double* full;
-  double* count;
-  double* total;
+// Targets: 1 a positive, 0 a negative, -1 ignored; any other value is invalid.
+template <typename target_t>
+AP_RANK_HOST_DEVICE inline bool negative_or_ignored(target_t v) {
+  return (v == 0) | (v == -1);
+}
+
+template <typename target_t>
+AP_RANK_HOST_DEVICE inline bool valid_target(target_t v) {
+  return (v == 1) | negative_or_ignored(v);
+}
+
+// A run of consecutive scores whose windows share an edge slot, added up before it reaches the
+// slots: clustered scores (early in training most negatives share one window) would otherwise
+// chain every update through the same few slots, or the same few atomics on the GPU.
+struct SlotRun {
+  int64_t slot = -1;  // none yet
+  int64_t count = 0;
+  double total = 0.0;
 };
 
-// `count` scores with the same window w, whose sum is `total`.
-AP_RANK_HOST_DEVICE inline void add_scores(const RankSlots& slots, Window w, double count, double total) {
-  slots.full[w.lo] += count;
-  slots.count[w.lo] += count;
-  slots.count[w.hi] -= count;
-  slots.total[w.lo] += total;
-  slots.total[w.hi] -= total;
+// The update of SlotArrays::add_run where a single thread owns the slots.
+struct AddInPlace {
+  template <typename T>
+  AP_RANK_HOST_DEVICE void operator()(T* at, T value) const {
+    *at += value;
+  }
+};
+
+// Difference arrays of m + 1 slots. After prefix sums (see ranked_sums), slot i holds:
+//   full[i]: how many scores have H = 1 against positive i (added at lo, summed as a suffix),
+//   count[i], total[i]: how many scores have positive i inside their window, and their sum.
+// count_t is double, except in the CUDA kernel's shared memory (int, see bin_negatives there).
+template <typename count_t>
+struct SlotArrays {
+  count_t* full;
+  count_t* count;
+  double* total;
+
+  // Adds the run's scores where their windows start (at_lo), or takes them off where the windows
+  // end; add(address, value) makes each update (AddInPlace, or atomics where threads share slots).
+  template <typename Add>
+  AP_RANK_HOST_DEVICE void add_run(const SlotRun& run, bool at_lo, Add&& add) const {
+    const count_t n = static_cast<count_t>(run.count);
+    if (at_lo) {
+      add(&full[run.slot], n);
+      add(&count[run.slot], n);
+      add(&total[run.slot], run.total);
+    } else {
+      add(&count[run.slot], -n);
+      add(&total[run.slot], -run.total);
+    }
+  }
+};
+
+using RankSlots = SlotArrays<double>;
+
+// The RankSlots laid out in one buffer of rank_slots_size(m) doubles: full, count, total.
+AP_RANK_HOST_DEVICE inline int64_t rank_slots_size(int64_t m) {
+  return 3 * (m + 1);
 }
 
-AP_RANK_HOST_DEVICE inline void add_score(const RankSlots& slots, Window w, double x) {
-  add_scores(slots, w, 1.0, x);
+AP_RANK_HOST_DEVICE inline RankSlots rank_slots_in(double* buffer, int64_t m) {
+  return {buffer, buffer + (m + 1), buffer + 2 * (m + 1)};
 }
+
+// `count` scores with the same window w, whose sum is `total`.
+AP_RANK_HOST_DEVICE inline void add_scores(const RankSlots& slots, Window w, int64_t count, double total) {
+  slots.add_run(SlotRun{w.lo, count, total}, /*at_lo=*/true, AddInPlace{});
+  slots.add_run(SlotRun{w.hi, count, total}, /*at_lo=*/false, AddInPlace{});
+}
+
+// The runs at the lo edges and at the hi edges of a stream of windows. flush(run, at_lo) gets
+// each run as it ends, and the last two from finish.
+struct WindowRuns {
+  SlotRun lo;
+  SlotRun hi;
+
+  template <typename Flush>
+  AP_RANK_HOST_DEVICE void add(Window w, double x, Flush&& flush) {
+    extend(lo, w.lo, /*at_lo=*/true, x, flush);
+    extend(hi, w.hi, /*at_lo=*/false, x, flush);
+  }
+
+  template <typename Flush>
+  AP_RANK_HOST_DEVICE void finish(Flush&& flush) {
+    extend(lo, -1, /*at_lo=*/true, 0.0, flush);
+    extend(hi, -1, /*at_lo=*/false, 0.0, flush);
+  }
+
+ private:
+  template <typename Flush>
+  AP_RANK_HOST_DEVICE static void extend(SlotRun& run, int64_t slot, bool at_lo, double x, Flush& flush) {
+    if (slot != run.slot) {
+      if (run.slot >= 0) {
+        flush(run, at_lo);
+      }
+      run = SlotRun{slot, 0, 0.0};
+    }
+    ++run.count;
+    run.total += x;
+  }
+};
 
 // The sum over the accumulated scores of H(x - p[i]), for positive i.
 AP_RANK_HOST_DEVICE inline double ranked_sum(double full_above, double count, double total,

@@ -1,0 +1,52 @@
+"""What PyTorch needs of the ranking ops beyond their kernels: fake (meta) kernels for tracing and
+torch.compile, and ``ap_rank``'s autograd formula, which hands back the saved error-driven update.
+Imported by :func:`~mmdet_losses.ops.extension.load_extension` once the library has defined the ops."""
+import torch
+
+
+def _check_same_shape(op, scores, targets):
+    torch._check(scores.shape == targets.shape,
+                 lambda: f'{op}: scores and targets must have the same shape, got '
+                         f'{tuple(scores.shape)} and {tuple(targets.shape)}')
+
+
+@torch.library.register_fake('mmdet_losses::ap_rank')
+def _ap_rank_fake(scores, targets, delta, interpolated):
+    _check_same_shape('ap_rank', scores, targets)
+    return scores.new_empty(()), torch.empty_like(scores, memory_format=torch.contiguous_format)
+
+
+def _setup_context(ctx, inputs, output):
+    loss, grad = output
+    ctx.mark_non_differentiable(grad)
+    # Nothing flows back through grad: without this, autograd fills an N-sized tensor of zeros as
+    # its incoming gradient on every backward.
+    ctx.set_materialize_grads(False)
+    ctx.save_for_backward(grad)
+
+
+def _backward(ctx, grad_loss, grad_of_grad):
+    # AP-Loss is trained with the paper's error-driven update, not the derivative of the step
+    # function: the kernel already computed it, so backward only scales it. An incoming gradient
+    # of exactly 1 (loss.backward() on the unweighted loss) needs no pass over the N entries. Only
+    # an eager CPU tensor is looked at: on CUDA the check would cost a synchronisation, and a
+    # traced one (torch.compile, opcheck) has no value to look at.
+    (grad,) = ctx.saved_tensors
+    if type(grad_loss) is torch.Tensor and grad_loss.device.type == 'cpu' and grad_loss.item() == 1.0:
+        return grad, None, None, None
+    return grad * grad_loss, None, None, None
+
+
+torch.library.register_autograd('mmdet_losses::ap_rank', _backward, setup_context=_setup_context)
+
+
+@torch.library.register_fake('mmdet_losses::false_positive_sums')
+def _false_positive_sums_fake(scores, targets, sorted_positives, delta):
+    _check_same_shape('false_positive_sums', scores, targets)
+    return sorted_positives.new_empty(sorted_positives.shape, dtype=torch.float64)
+
+
+@torch.library.register_fake('mmdet_losses::negative_weight_sums')
+def _negative_weight_sums_fake(scores, targets, sorted_positives, weights, delta):
+    _check_same_shape('negative_weight_sums', scores, targets)
+    return torch.empty_like(scores, memory_format=torch.contiguous_format)
