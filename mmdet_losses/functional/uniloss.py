@@ -1,4 +1,4 @@
-"""UniLoss (Liu, Wang, Deng, "A Unified Surrogate Loss Framework by Re-expression and
+"""UniLoss (Liu, Wang, Deng, "A Unified Framework of Surrogate Loss by Refactoring and
 Interpolation", ECCV 2020).
 
 A metric that is a step function of the scores gets a differentiable surrogate in four steps:
