@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the ranking op in place for this machine's GPU and checks its CUDA kernels, in order of
-# importance: the CUDA tests (with the CPU tests of the op and of mmdet_losses.functional; mmdet is
-# not needed), every kernel variant against the CPU kernel, the GPU benchmarks, then
-# compute-sanitizer's memcheck, racecheck and synccheck. Each step is bounded in time and logged;
+# importance: the tests of the op and of mmdet_losses.functional, CUDA ones included (every kernel
+# variant against the CPU kernel: tests/ops/test_cuda_kernels.py; mmdet is not needed), the GPU
+# benchmarks, then compute-sanitizer's memcheck, racecheck and synccheck over the CUDA kernel tests. Each step is bounded in time and logged;
 # the summary lines come last. CC and CXX choose the host compiler. With BASELINE=DIR (another checkout of this repository), that
 # checkout is built in place too and its op timed right after this one's, for an A/B comparison on
 # the same machine.
@@ -48,8 +48,8 @@ except ValueError as error:
   echo "the op cannot raise: rebuild with the compiler of the C++ library that $PYTHON loads (e.g. CC=/usr/bin/gcc CXX=/usr/bin/g++)"
   exit 1
 }
-step tests 300 "$PYTHON" -m pytest tests/ops tests/functional -q -rfEs -p no:cacheprovider
-step kernels 300 "$PYTHON" tools/exercise_cuda_kernels.py
+pytest=("$PYTHON" -m pytest -q -rfEs -p no:cacheprovider)
+step tests 600 "${pytest[@]}" tests/ops tests/functional
 step benchmark 400 "$PYTHON" tools/benchmark_aploss.py --losses aploss --devices cuda --repeat 20 \
   --sizes 2e6:1000 2.1e7:1600 1.5e8:3200
 step rank_sort 200 "$PYTHON" tools/benchmark_aploss.py --losses rank_sort --devices cuda --repeat 20 \
@@ -61,7 +61,8 @@ if [ -n "${BASELINE:-}" ]; then
 fi
 step training 300 "$PYTHON" tools/benchmark_training_step.py --batch 8 --size 512 --iters 50
 sanitize=(env PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$SANITIZER" --error-exitcode 7 --tool)
-step memcheck 300 "${sanitize[@]}" memcheck "$PYTHON" tools/exercise_cuda_kernels.py
-step racecheck 300 "${sanitize[@]}" racecheck "$PYTHON" tools/exercise_cuda_kernels.py --quick
-step synccheck 300 "${sanitize[@]}" synccheck "$PYTHON" tools/exercise_cuda_kernels.py --quick
+kernel_tests=(tests/ops/test_cuda_kernels.py -m cuda)
+step memcheck 300 "${sanitize[@]}" memcheck "${pytest[@]}" "${kernel_tests[@]}"
+step racecheck 300 "${sanitize[@]}" racecheck "${pytest[@]}" "${kernel_tests[@]}" -k 'not large'
+step synccheck 300 "${sanitize[@]}" synccheck "${pytest[@]}" "${kernel_tests[@]}" -k 'not large'
 printf '%s\n' "${summary[@]}"

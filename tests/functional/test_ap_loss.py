@@ -251,7 +251,7 @@ def test_reference_with_the_official_pruning_gives_the_same_result(interpolated)
                    loss_and_grad(ap_loss_reference, scores, targets, **kwargs), rtol=1e-12)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+@pytest.mark.cuda
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16, torch.float32, torch.float64])
 @pytest.mark.parametrize('interpolated', [True, False])
 def test_cuda_matches_the_reference(dtype, interpolated):

@@ -75,7 +75,7 @@ def test_bad_inputs():
         auc_loss(torch.zeros(3), torch.tensor([1, 0, 3]))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+@pytest.mark.cuda
 @pytest.mark.parametrize('grid', [None, 0.25])
 def test_cuda_matches_the_pairwise_loop(grid):
     generator = torch.Generator().manual_seed(5)

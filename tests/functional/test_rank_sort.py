@@ -191,7 +191,7 @@ def test_bad_inputs_raise_clear_errors():
         rank_sort_loss(torch.tensor([float('inf'), 1.0, 0.0]), torch.tensor([0.5, 0.0, 0.0]))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+@pytest.mark.cuda
 @pytest.mark.parametrize('grid', [None, 0.25])
 def test_cuda_matches_the_paper_loop(grid):
     scores, targets = problem(10, grid=grid)

@@ -5,8 +5,6 @@ import torch
 
 from mmdet_losses.ops import false_positive_sums, negative_weight_sums
 
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
-
 
 def step(x, delta):
     return torch.clamp(x / (2 * delta) + 0.5, 0, 1)
@@ -100,7 +98,7 @@ def test_opcheck_cpu():
         torch.library.opcheck(torch.ops.mmdet_losses.negative_weight_sums.default, args[:3] + (w,) + args[3:])
 
 
-@needs_cuda
+@pytest.mark.cuda
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16, torch.float32, torch.float64])
 def test_cuda_matches_cpu(dtype):
     scores, targets, p, w = problem(n=300_000, m=600, seed=3)
@@ -111,7 +109,7 @@ def test_cuda_matches_cpu(dtype):
                                negative_weight_sums(scores, targets, p, w), rtol=1e-5, atol=1e-6)
 
 
-@needs_cuda
+@pytest.mark.cuda
 def test_cuda_many_positives_clustered_and_errors():
     scores, targets, p, w = problem(n=200_000, m=20_000, seed=4)
     clustered = -4.6 + 0.01 * scores
