@@ -1,11 +1,12 @@
-"""Detection losses for MMDetection 3.x: AP-Loss (with an exact O(|N| log |P|) ranking op on CPU
-and CUDA), Harmonic and Harmonic IoU losses, Anchor Loss, the Two-way multi-label loss and UniLoss.
+"""Detection losses for MMDetection 3.x: AP-Loss and AUC-Loss (with an exact O(|N| log |P|) ranking
+op on CPU and CUDA), the Rank & Sort loss, Harmonic and Harmonic IoU losses, Anchor Loss, the
+Two-way multi-label loss and UniLoss.
 
-``mmdet_losses.functional`` needs only torch. When mmdet is installed, importing this package also
-registers the mmdet modules (``APLoss`` and the heads) in ``mmdet.registry.MODELS``, which is what
-``custom_imports=dict(imports=['mmdet_losses'])`` in a config relies on, and lets torch's safe
-checkpoint loader read mmengine's checkpoints (``runtime.allow_mmengine_checkpoints``), so that
-mmdet's and mim's own train ``--resume`` and test scripts work with such a config under torch >= 2.6.
+``mmdet_losses.functional`` needs only torch; its ranking losses need the compiled ops as well,
+loaded when first used (``mmdet_losses.ops``). When mmdet is installed, importing this package also
+imports ``mmdet_losses.models``, what ``custom_imports=dict(imports=['mmdet_losses'])`` in a config
+relies on: it registers the mmdet modules (``APLoss``, the heads, ...) in ``mmdet.registry.MODELS``
+and lets torch's safe loader read mmengine's checkpoints (``models/checkpoints.py``).
 """
 from importlib.util import find_spec
 
@@ -14,7 +15,5 @@ from .version import __version__
 
 if find_spec('mmdet') is not None:
     from . import models  # noqa: F401  (registers the modules)
-    from .runtime import allow_mmengine_checkpoints
-    allow_mmengine_checkpoints()
 
 __all__ = ['functional', '__version__']

@@ -54,7 +54,7 @@ SCALE = 4  # 128-px images drawn at 512 px
 GROUND_TRUTH, PREDICTED = (0, 170, 0), (220, 0, 0)
 
 def config(path, data, work_dir, iters):
-    from mmdet_losses.runtime import load_config
+    from runner_setup import load_config
 
     cfg = load_config(str(ROOT / path), work_dir=str(work_dir))
     root = f'{Path(data).resolve()}/'

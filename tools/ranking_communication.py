@@ -22,7 +22,7 @@ from mmengine.dataset import pseudo_collate
 
 import mmdet_losses  # noqa: F401  (registers the losses and heads in mmdet's registry)
 from mmdet_losses.functional.group_ranking import communicated_bytes
-from mmdet_losses.runtime import load_config
+from runner_setup import load_config
 
 NORMALISER_BYTES = 8  # the box loss's reduce_mean
 

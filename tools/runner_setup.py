@@ -1,7 +1,6 @@
-"""What tools/train.py and tools/test.py share: loading a config the way mmdet's tools do, and
-what mmengine 0.10.7 needs to run under torch >= 2.6. Imports mmengine only when called."""
+"""What the scripts of tools/ share: mmdet's command-line options, loading a config the way mmdet's
+tools do, and running mmengine 0.10.7's pytorch launcher on CPU processes (gloo)."""
 import datetime
-import importlib
 import os.path as osp
 
 import torch
@@ -79,29 +78,3 @@ def close_process_group() -> None:
 
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def allow_mmengine_checkpoints() -> None:
-    """Lets ``torch.load``'s default ``weights_only=True`` read the checkpoints mmengine writes.
-
-    mmengine 0.10.7 calls ``torch.load`` without ``weights_only``, and its checkpoints hold, besides
-    tensors, the message hub's ``HistoryBuffer`` objects and numpy arrays and scalars (resuming
-    needs them). This allows exactly the globals such a checkpoint names, rather than turning the
-    safe loader off. ``builtins.getattr`` is among them because a ``HistoryBuffer`` pickles its
-    statistic methods as ``getattr(HistoryBuffer, 'min')``; the weights-only loader still refuses
-    to call anything that is not allowed.
-    """
-    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
-
-
-def mmengine_checkpoint_globals() -> list:
-    import numpy as np
-    from mmengine.logging.history_buffer import HistoryBuffer
-
-    # numpy 2 moved numpy.core to numpy._core; checkpoints name whichever wrote them.
-    multiarray = importlib.import_module(
-        'numpy._core.multiarray' if hasattr(np, '_core') else 'numpy.core.multiarray')
-    # numpy >= 1.25 builds each dtype from its own class (numpy.dtypes.Float64DType, ...).
-    dtype_classes = [getattr(np.dtypes, name) for name in getattr(getattr(np, 'dtypes', None), '__all__', [])]
-    return [np.ndarray, np.dtype, *dtype_classes, multiarray._reconstruct, multiarray.scalar,
-            HistoryBuffer, getattr]

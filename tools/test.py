@@ -9,8 +9,7 @@ import argparse
 from mmengine.runner import Runner
 
 import mmdet_losses  # noqa: F401  (registers the losses and heads; lets torch.load read checkpoints)
-from mmdet_losses.runtime import (add_runner_arguments, close_process_group, load_config,
-                                  use_gloo_without_gpu)
+from runner_setup import add_runner_arguments, close_process_group, load_config, use_gloo_without_gpu
 
 
 def parse_args(argv=None):

@@ -1,10 +1,13 @@
 import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools'
+# The scripts import their shared helpers (runner_setup.py) as siblings, as when run from tools/.
+sys.path.insert(0, str(TOOLS))
 
 
 @pytest.fixture(scope='session')

@@ -73,7 +73,7 @@ def test_each_head_trains_and_evaluates(load_tool, demo_workspace, config, head)
 def test_checkpoints_need_only_the_allowed_globals(load_tool, demo_workspace):
     import torch
 
-    from mmdet_losses.runtime import mmengine_checkpoint_globals
+    from mmdet_losses.models.checkpoints import mmengine_checkpoint_globals
     train = load_tool('train')
     train.main([CONFIG, '--work-dir', 'work', '--cfg-options', 'train_cfg.max_iters=1',
                 'default_hooks.checkpoint.interval=1', 'train_dataloader.batch_size=2'])
