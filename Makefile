@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 INSTALL_INPUTS := tools/install_env.sh setup.py $(wildcard requirements/*.txt) \
 	$(shell find mmdet_losses/ops/csrc -type f)
 
-.PHONY: install test demo demo-harmonic demo-classification demo-rank-sort reproduce bench
+.PHONY: install test test-fast demo demo-harmonic demo-classification demo-rank-sort reproduce bench
 
 install: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): $(INSTALL_INPUTS)
 
 test: $(STAMP)
 	$(PYTHON) -m pytest tests mmdet_losses --doctest-modules
+
+# The development loop: every test but the trainings and process launches (marked slow).
+test-fast: $(STAMP)
+	$(PYTHON) -m pytest tests mmdet_losses --doctest-modules -m "not slow"
 
 # Trains RetinaNet-R18 with AP-Loss and with focal loss on the embedded demo data (CPU), evaluates
 # both (COCO and VOC metrics), prints the table and writes work_dirs/demo/{curves,predictions}_aploss.png.

@@ -26,6 +26,7 @@ ERROR_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('processes', [2, 3])
 def test_group_ranking_equals_one_process_on_the_concatenation(torchrun, here, processes):
     results = torchrun(here / 'group_losses_worker.py', processes)

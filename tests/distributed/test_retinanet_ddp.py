@@ -6,6 +6,8 @@ import importlib.util
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # trains or launches processes
+
 pytest.importorskip('mmdet', reason='the detector needs mmdet')
 
 

@@ -11,6 +11,7 @@ def training_tool(load_tool):
     return load_tool('benchmark_training_step')
 
 
+@pytest.mark.slow
 def test_times_focal_aploss_focal(training_tool, capsys):
     rows = training_tool.main(['--device', 'cpu', '--batch', '1', '--size', '96', '--iters', '1',
                                '--warmup', '0', '--classes', '3'])

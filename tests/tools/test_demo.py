@@ -1,6 +1,8 @@
 """tools/demo.py end to end at a tiny size: every model trains, both metrics, table and pictures."""
 import pytest
 
+pytestmark = pytest.mark.slow  # trains or launches processes
+
 pytest.importorskip('mmdet', reason='the demo needs mmdet')
 
 

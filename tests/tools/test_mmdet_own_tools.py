@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains or launches processes
+
 mmdet = pytest.importorskip('mmdet', reason='needs mmdet')
 
 ROOT = Path(__file__).resolve().parents[2]

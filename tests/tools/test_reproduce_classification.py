@@ -10,6 +10,7 @@ def tool(load_tool):
     return load_tool('reproduce_classification')
 
 
+@pytest.mark.slow
 def test_one_epoch_on_a_subset_writes_the_table_and_the_plot(tool, tmp_path, capsys):
     rows = tool.main(['--seeds', '2', '--epochs', '1', '--subset', '300', '--out', str(tmp_path)])
     names = [row[0] for row in rows]

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains or launches processes
+
 pytest.importorskip('mmdet', reason='training needs mmdet')
 
 ROOT = Path(__file__).resolve().parents[2]
