@@ -14,7 +14,7 @@
 
 namespace mmdet_losses {
 
-std::vector<double> false_positive_sums(const double* p, int64_t m, double delta, const RankSlots& slots) {
+std::vector<double> ranked_sums(const double* p, int64_t m, double delta, const RankSlots& slots) {
   // full[i] is the sum of the slots above i (a score adds 1 to every positive below its lo); the
   // window slots are prefix sums.
   double full_above = 0.0;
@@ -35,13 +35,13 @@ std::vector<double> false_positive_sums(const double* p, int64_t m, double delta
 
 PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool interpolated,
                                const std::vector<double>& false_positives) {
-  std::vector<double> self_slots(3 * (m + 1), 0.0);
-  const RankSlots self{self_slots.data(), self_slots.data() + (m + 1), self_slots.data() + 2 * (m + 1)};
+  std::vector<double> self_slots(rank_slots_size(m), 0.0);
+  const RankSlots self = rank_slots_in(self_slots.data(), m);
   const SortedScores sorted{p, m};
   for (int64_t k = 0; k < m; ++k) {
-    add_score(self, window_of(sorted, p[k], delta), p[k]);
+    add_scores(self, window_of(sorted, p[k], delta), 1, p[k]);
   }
-  const std::vector<double> positives_above = false_positive_sums(p, m, delta, self);
+  const std::vector<double> positives_above = ranked_sums(p, m, delta, self);
   PositiveRanking out{std::vector<double>(m), {}, 0.0};
   std::vector<double> w(m);
   double running_max = -1.0;

@@ -105,7 +105,8 @@ AP_RANK_HOST_DEVICE inline Window window_of(const Scores& sorted, double x, doub
   return {sorted.lower_bound(x - delta), sorted.lower_bound(x + delta)};
 }
 
-// Targets: 1 a positive, 0 a negative, -1 ignored; any other value is invalid.
+// Targets: 1 a positive, 0 a negative, -1 ignored; any other value is invalid. Bitwise, not
+// short-circuit, so that loops over many targets compile without branches.
 template <typename target_t>
 AP_RANK_HOST_DEVICE inline bool negative_or_ignored(target_t v) {
   return (v == 0) | (v == -1);
@@ -190,8 +191,13 @@ struct WindowRuns {
 
   template <typename Flush>
   AP_RANK_HOST_DEVICE void finish(Flush&& flush) {
-    extend(lo, -1, /*at_lo=*/true, 0.0, flush);
-    extend(hi, -1, /*at_lo=*/false, 0.0, flush);
+    if (lo.slot >= 0) {
+      flush(lo, /*at_lo=*/true);
+    }
+    if (hi.slot >= 0) {
+      flush(hi, /*at_lo=*/false);
+    }
+    lo = hi = SlotRun{};
   }
 
  private:
@@ -214,9 +220,9 @@ AP_RANK_HOST_DEVICE inline double ranked_sum(double full_above, double count, do
   return full_above + (total + (delta - p_i) * count) / (2.0 * delta);
 }
 
-// Every positive's false-positive sum fp[i] = sum over the binned scores of H(x - p[i]), from
-// difference arrays of m + 1 slots each (as accumulated by add_score, consumed in place).
-std::vector<double> false_positive_sums(const double* p, int64_t m, double delta, const RankSlots& slots);
+// Every positive's sum over the binned scores of H(x - p[i]) (over the negatives: its false-positive
+// sum), from the slots as add_run left them (consumed in place).
+std::vector<double> ranked_sums(const double* p, int64_t m, double delta, const RankSlots& slots);
 
 struct PositiveRanking {
   std::vector<double> iprec;      // interpolated (or plain) precision of each sorted positive
@@ -234,7 +240,8 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
 std::vector<double> weight_prefixes(const double* p, const double* w, int64_t m);
 
 // The positives' flat indices (ascending) reordered by ascending score, ties by index, and their
-// scores as float64: (sorted scores, flat indices). Works on any device.
+// scores as float64: (sorted scores, flat indices), on the scores' device. Non-finite scores sort
+// without harm (NaN last) and the passes report them.
 std::tuple<at::Tensor, at::Tensor> sort_positives(const at::Tensor& flat_scores,
                                                   const at::Tensor& positive_index);
 
@@ -275,8 +282,8 @@ void dispatch_types(const at::Tensor& scores, const at::Tensor& targets, Body&& 
 
 // A backend's three ops. Kernel provides, for contiguous inputs of the given dtypes:
 //   ap_rank<score_t, target_t>(scores, targets, delta, interpolated) -> (loss, grad)
-//   false_positive_sums<score_t, target_t>(scores, targets, sorted_positives, delta) -> fp
-//   negative_weight_sums<score_t, target_t>(scores, targets, sorted_positives, weights, delta) -> g
+//   count_false_positives<score_t, target_t>(scores, targets, sorted_positives, delta) -> fp
+//   weigh_negatives<score_t, target_t>(scores, targets, sorted_positives, weights, delta) -> g
 template <typename Kernel>
 std::tuple<at::Tensor, at::Tensor> dispatch_ap_rank(const at::Tensor& scores, const at::Tensor& targets,
                                                     double delta, bool interpolated) {
@@ -299,7 +306,7 @@ at::Tensor dispatch_false_positive_sums(const at::Tensor& scores, const at::Tens
   const at::Tensor contiguous_targets = targets.contiguous();
   at::Tensor out;
   dispatch_types(scores, targets, [&]<typename score_t, typename target_t>() {
-    out = Kernel::template false_positive_sums<score_t, target_t>(
+    out = Kernel::template count_false_positives<score_t, target_t>(
         contiguous_scores, contiguous_targets, sorted_positives.contiguous(), delta);
   });
   return out;
@@ -314,7 +321,7 @@ at::Tensor dispatch_negative_weight_sums(const at::Tensor& scores, const at::Ten
   const at::Tensor contiguous_targets = targets.contiguous();
   at::Tensor out;
   dispatch_types(scores, targets, [&]<typename score_t, typename target_t>() {
-    out = Kernel::template negative_weight_sums<score_t, target_t>(
+    out = Kernel::template weigh_negatives<score_t, target_t>(
         contiguous_scores, contiguous_targets, sorted_positives.contiguous(), weights.contiguous(), delta);
   });
   return out;

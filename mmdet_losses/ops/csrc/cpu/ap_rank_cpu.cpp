@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -38,16 +39,6 @@ Chunks split(int64_t n) {
   return {n, std::max<int64_t>(1, (n + count - 1) / count), count};
 }
 
-// Whether target v is a positive or invalid (neither 0 nor -1).
-template <typename target_t>
-bool positive_or_invalid(target_t v) {
-  if constexpr (std::is_signed_v<target_t>) {
-    return (v != 0) & (v != -1);
-  } else {
-    return v != 0;
-  }
-}
-
 // The first j in [from, end) whose target is a positive or invalid, or end. Blocks of 64 targets
 // holding only negatives and ignored entries are skipped by a test the compiler vectorises (AVX2:
 // by a test written with it).
@@ -63,10 +54,10 @@ int64_t next_positive_or_invalid(const target_t* t, int64_t from, int64_t end, b
     const int64_t block_end = std::min(from + kBlock, end);
     bool found = false;
     for (int64_t k = from; k < block_end; ++k) {
-      found |= positive_or_invalid(t[k]);
+      found |= !negative_or_ignored(t[k]);
     }
     if (found) {
-      for (; !positive_or_invalid(t[from]); ++from) {
+      for (; negative_or_ignored(t[from]); ++from) {
       }
       return from;
     }
@@ -77,7 +68,7 @@ int64_t next_positive_or_invalid(const target_t* t, int64_t from, int64_t end, b
 // Pass 0, over the targets only: checks every value and returns the positives' flat indices in
 // ascending order.
 template <typename target_t>
-std::vector<int64_t> find_positives(const target_t* t, const Chunks& chunks, bool avx2) {
+at::Tensor find_positives(const target_t* t, const Chunks& chunks, bool avx2) {
   std::vector<std::vector<int64_t>> found(chunks.count);
   std::vector<int64_t> first_bad(chunks.count, -1);
   at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
@@ -85,7 +76,7 @@ std::vector<int64_t> find_positives(const target_t* t, const Chunks& chunks, boo
       const int64_t end = chunks.end(c);
       for (int64_t j = next_positive_or_invalid(t, chunks.begin(c), end, avx2); j < end;
            j = next_positive_or_invalid(t, j + 1, end, avx2)) {
-        if (t[j] != 1) {
+        if (!valid_target(t[j])) {
           first_bad[c] = j;
           break;
         }
@@ -98,41 +89,16 @@ std::vector<int64_t> find_positives(const target_t* t, const Chunks& chunks, boo
       raise_bad_target(first_bad[c], static_cast<int64_t>(t[first_bad[c]]));
     }
   }
-  std::vector<int64_t> index = std::move(found[0]);
-  for (int64_t c = 1; c < chunks.count; ++c) {
-    index.insert(index.end(), found[c].begin(), found[c].end());
+  int64_t m = 0;
+  for (const std::vector<int64_t>& part : found) {
+    m += static_cast<int64_t>(part.size());
+  }
+  at::Tensor index = at::empty({m}, at::dtype(at::kLong));
+  int64_t* out = index.mutable_data_ptr<int64_t>();
+  for (const std::vector<int64_t>& part : found) {
+    out = std::copy(part.begin(), part.end(), out);
   }
   return index;
-}
-
-// The positives' scores as float64, sorted ascending (ties by flat index), and their flat indices
-// in that order. A non-finite positive score stops it: the first non-finite score of all is
-// reported, as the passes would.
-struct SortedPositives {
-  std::vector<double> p;
-  std::vector<int64_t> index;
-};
-
-template <typename score_t>
-SortedPositives sort_positives_on_host(const score_t* s, int64_t n, std::vector<int64_t> index) {
-  for (const int64_t j : index) {
-    if (!std::isfinite(static_cast<double>(s[j]))) {
-      for (int64_t first = 0; first < n; ++first) {
-        if (!std::isfinite(static_cast<double>(s[first]))) {
-          raise_nonfinite_score(first, static_cast<double>(s[first]));
-        }
-      }
-    }
-  }
-  std::sort(index.begin(), index.end(), [s](int64_t a, int64_t b) {
-    const double x = static_cast<double>(s[a]), y = static_cast<double>(s[b]);
-    return x < y || (x == y && a < b);
-  });
-  std::vector<double> p(index.size());
-  for (size_t i = 0; i < index.size(); ++i) {
-    p[i] = static_cast<double>(s[index[i]]);
-  }
-  return {std::move(p), std::move(index)};
 }
 
 // The first invalid entry a pass met, in flat order: a target outside {-1, 0, 1} or a non-finite
@@ -148,7 +114,7 @@ struct FirstInvalid {
         continue;
       }
       const int64_t v = static_cast<int64_t>(t[j]);
-      if (v != 0 && v != 1 && v != -1) {
+      if (!valid_target(v)) {
         raise_bad_target(j, v);
       }
       raise_nonfinite_score(j, static_cast<double>(s[j]));
@@ -192,7 +158,7 @@ struct ReachingNegatives {
           for (int64_t j = block; j < std::min(block + kGatherBlock, chunks.end(c)); ++j) {
             const double x = static_cast<double>(s[j]);
             const int64_t v = static_cast<int64_t>(t[j]);
-            if (!std::isfinite(x) || (v != 0 && v != 1 && v != -1)) {
+            if (!std::isfinite(x) || !valid_target(v)) {
               invalid.index[c] = j;
               break;
             }
@@ -211,51 +177,10 @@ struct ReachingNegatives {
   Reaching* end(int64_t c) const { return begin(c) + count[c]; }
 };
 
-// add_score for a stream of scores, with each run of scores that share a slot added up in
-// registers first. Clustered scores (early in training all negatives share one window) would
-// otherwise chain every update through the same few memory slots.
-struct SlotRuns {
-  int64_t lo = -1;
-  double lo_count = 0.0, lo_total = 0.0;
-  int64_t hi = -1;
-  double hi_count = 0.0, hi_total = 0.0;
-
-  void add(const RankSlots& slots, Window w, double x) {
-    if (w.lo != lo) {
-      flush_lo(slots);
-      lo = w.lo;
-    }
-    lo_count += 1.0;
-    lo_total += x;
-    if (w.hi != hi) {
-      flush_hi(slots);
-      hi = w.hi;
-    }
-    hi_count += 1.0;
-    hi_total += x;
-  }
-  void flush(const RankSlots& slots) {
-    flush_lo(slots);
-    flush_hi(slots);
-  }
-
- private:
-  void flush_lo(const RankSlots& slots) {
-    if (lo >= 0) {
-      slots.full[lo] += lo_count;
-      slots.count[lo] += lo_count;
-      slots.total[lo] += lo_total;
-    }
-    lo_count = lo_total = 0.0;
-  }
-  void flush_hi(const RankSlots& slots) {
-    if (hi >= 0) {
-      slots.count[hi] -= hi_count;
-      slots.total[hi] -= hi_total;
-    }
-    hi_count = hi_total = 0.0;
-  }
-};
+// The flush of WindowRuns into slots that this thread alone writes.
+auto adding_to(const RankSlots& slots) {
+  return [slots](const SlotRun& run, bool at_lo) { slots.add_run(run, at_lo, AddInPlace{}); };
+}
 
 // The lowest positive score: a negative x reaches a positive's window exactly when x + delta is
 // above it. Without positives, none does.
@@ -297,7 +222,7 @@ template <typename score_t>
 class NegativeBins {
  public:
   NegativeBins(const score_t* s, const Chunks& chunks, const GridScores& grid, double delta)
-      : s_(s), chunks_(chunks), grid_(grid), delta_(delta), slots_(3 * (grid.m + 1)),
+      : s_(s), chunks_(chunks), grid_(grid), delta_(delta), slots_(rank_slots_size(grid.m)),
         chunk_slots_(chunks.count * slots_, 0.0), runs_(chunks.count) {}
 
   void operator()(int64_t c, Reaching* r, Reaching* const end) {
@@ -305,8 +230,8 @@ class NegativeBins {
     const GridScores grid = grid_;
     const double delta = delta_;
     const score_t* chunk_scores = s_ + chunks_.begin(c);
-    const RankSlots out = slots_of(c);
-    SlotRuns runs = runs_[c];
+    const auto add_run = adding_to(slots_of(c));
+    WindowRuns runs = runs_[c];
     double x[kBatch];
     Window w[kBatch];
     for (; end - r >= kBatch; r += kBatch) {
@@ -315,7 +240,7 @@ class NegativeBins {
       }
       windows_of_batch(grid, x, delta, w);
       for (int k = 0; k < kBatch; ++k) {
-        runs.add(out, w[k], x[k]);
+        runs.add(w[k], x[k], add_run);
         r[k].lo = static_cast<int32_t>(w[k].lo);
         r[k].hi = static_cast<int32_t>(w[k].hi);
       }
@@ -323,7 +248,7 @@ class NegativeBins {
     for (; r != end; ++r) {
       const double score = static_cast<double>(chunk_scores[r->offset]);
       const Window window = window_of(grid, score, delta);
-      runs.add(out, window, score);
+      runs.add(window, score, add_run);
       r->lo = static_cast<int32_t>(window.lo);
       r->hi = static_cast<int32_t>(window.hi);
     }
@@ -332,7 +257,7 @@ class NegativeBins {
 
   std::vector<double> sums() {
     for (int64_t c = 0; c < chunks_.count; ++c) {
-      runs_[c].flush(slots_of(c));
+      runs_[c].finish(adding_to(slots_of(c)));
     }
     std::vector<double> total(chunk_slots_.begin(), chunk_slots_.begin() + slots_);
     for (int64_t c = 1; c < chunks_.count; ++c) {
@@ -345,10 +270,7 @@ class NegativeBins {
   }
 
  private:
-  RankSlots slots_of(int64_t c) {
-    double* base = chunk_slots_.data() + c * slots_;
-    return {base, base + (grid_.m + 1), base + 2 * (grid_.m + 1)};
-  }
+  RankSlots slots_of(int64_t c) { return rank_slots_in(chunk_slots_.data() + c * slots_, grid_.m); }
 
   const score_t* s_;
   Chunks chunks_;
@@ -356,7 +278,7 @@ class NegativeBins {
   double delta_;
   int64_t slots_;
   std::vector<double> chunk_slots_;
-  std::vector<SlotRuns> runs_;
+  std::vector<WindowRuns> runs_;
 };
 
 // Pass 2: writes every entry once, scale * sum_i w_i H(s_j - p[i]) at the reaching negatives
@@ -384,10 +306,6 @@ void write_negative_sums(const score_t* s, const ReachingNegatives& negatives, c
       }
     }
   });
-}
-
-RankSlots slots_of(std::vector<double>& slots, int64_t m) {
-  return {slots.data(), slots.data() + (m + 1), slots.data() + 2 * (m + 1)};
 }
 
 GridTable grid_of(const double* p, int64_t m) {
@@ -422,53 +340,45 @@ struct CpuKernel {
     const Chunks chunks = split(scores.numel());
     const bool avx2 = avx2_kernel_enabled();
 
-    const SortedPositives positives =
-        sort_positives_on_host(s, scores.numel(), find_positives(t, chunks, avx2));
-    const int64_t m = static_cast<int64_t>(positives.p.size());
-    const double* p = positives.p.data();
+    at::Tensor sorted_scores, sorted_index;
+    std::tie(sorted_scores, sorted_index) = sort_positives(scores.view(-1), find_positives(t, chunks, avx2));
+    const int64_t m = sorted_index.numel();
+    const double* p = sorted_scores.const_data_ptr<double>();
     if (m == 0) {
       // Every score is still checked.
       const ReachingNegatives negatives(s, t, chunks, delta, std::numeric_limits<double>::infinity(),
                                         [](int64_t, Reaching*, Reaching*) {});
       return {at::zeros({}, scores.options()), at::zeros_like(scores)};
     }
-    // Both kernels write the negatives' gradients and 0 elsewhere; the positives' come last.
-    const auto finish = [&](const PositiveRanking& ranking, at::Tensor grad) {
-      score_t* g = grad.mutable_data_ptr<score_t>();
-      for (int64_t i = 0; i < m; ++i) {
-        g[positives.index[i]] = static_cast<score_t>(-(1.0 - ranking.iprec[i]) / static_cast<double>(m));
-      }
-      return std::make_tuple(at::scalar_tensor(ranking.loss, scores.options()), grad);
-    };
+    const double scale = 1.0 / static_cast<double>(m);
     if (std::optional<Avx2Ranking> fast =
             avx2_pass1<score_t, target_t>(avx2, /*check_targets=*/false, scores, targets, p, m, delta)) {
       const PositiveRanking ranking =
-          rank_positives(p, m, delta, interpolated, fast->false_positive_sums(p, delta));
-      return finish(ranking, fast->negative_weight_sums(ranking.prefixes.data(), delta,
-                                                        1.0 / static_cast<double>(m)));
+          rank_positives(p, m, delta, interpolated, fast->count_false_positives(p, delta));
+      at::Tensor grad = fast->weigh_negatives(ranking.prefixes.data(), delta, scale);
+      return {finish_positives(ranking, sorted_index, grad), grad};
     }
     const GridTable table = grid_of(p, m);
     NegativeBins<score_t> bins(s, chunks, table.view(), delta);
     const ReachingNegatives negatives(s, t, chunks, delta, lowest_positive(table.view()), bins);
     std::vector<double> slots = bins.sums();
-    const PositiveRanking ranking = rank_positives(
-        p, m, delta, interpolated,
-        mmdet_losses::false_positive_sums(p, m, delta, slots_of(slots, m)));
+    const PositiveRanking ranking =
+        rank_positives(p, m, delta, interpolated, ranked_sums(p, m, delta, rank_slots_in(slots.data(), m)));
     at::Tensor grad = at::empty_like(scores);
-    write_negative_sums(s, negatives, table.view(), ranking.prefixes.data(), delta,
-                        1.0 / static_cast<double>(m), grad.mutable_data_ptr<score_t>(), /*searched=*/true);
-    return finish(ranking, grad);
+    write_negative_sums(s, negatives, table.view(), ranking.prefixes.data(), delta, scale,
+                        grad.mutable_data_ptr<score_t>(), /*searched=*/true);
+    return {finish_positives(ranking, sorted_index, grad), grad};
   }
 
   template <typename score_t, typename target_t>
-  static at::Tensor false_positive_sums(const at::Tensor& scores, const at::Tensor& targets,
-                                        const at::Tensor& sorted_positives, double delta) {
+  static at::Tensor count_false_positives(const at::Tensor& scores, const at::Tensor& targets,
+                                          const at::Tensor& sorted_positives, double delta) {
     const int64_t m = sorted_positives.numel();
     const double* p = sorted_positives.const_data_ptr<double>();
     check_positive_values("false_positive_sums", p, nullptr, m);
     if (std::optional<Avx2Ranking> fast = avx2_pass1<score_t, target_t>(
             avx2_kernel_enabled(), /*check_targets=*/true, scores, targets, p, m, delta)) {
-      return at::tensor(fast->false_positive_sums(p, delta), at::dtype(at::kDouble)).view({m});
+      return at::tensor(fast->count_false_positives(p, delta), at::dtype(at::kDouble)).view({m});
     }
     const GridTable table = grid_of(p, m);
     const score_t* s = scores.const_data_ptr<score_t>();
@@ -477,14 +387,14 @@ struct CpuKernel {
     const ReachingNegatives negatives(s, targets.const_data_ptr<target_t>(), chunks, delta,
                                       lowest_positive(table.view()), bins);
     std::vector<double> slots = bins.sums();
-    const std::vector<double> sums = mmdet_losses::false_positive_sums(p, m, delta, slots_of(slots, m));
+    const std::vector<double> sums = ranked_sums(p, m, delta, rank_slots_in(slots.data(), m));
     return at::tensor(sums, at::dtype(at::kDouble)).view({m});
   }
 
   template <typename score_t, typename target_t>
-  static at::Tensor negative_weight_sums(const at::Tensor& scores, const at::Tensor& targets,
-                                         const at::Tensor& sorted_positives, const at::Tensor& weights,
-                                         double delta) {
+  static at::Tensor weigh_negatives(const at::Tensor& scores, const at::Tensor& targets,
+                                    const at::Tensor& sorted_positives, const at::Tensor& weights,
+                                    double delta) {
     const int64_t m = sorted_positives.numel();
     const double* p = sorted_positives.const_data_ptr<double>();
     const double* w = weights.const_data_ptr<double>();
@@ -492,7 +402,7 @@ struct CpuKernel {
     const std::vector<double> prefixes = weight_prefixes(p, w, m);
     if (std::optional<Avx2Ranking> fast = avx2_pass1<score_t, target_t>(
             avx2_kernel_enabled(), /*check_targets=*/true, scores, targets, p, m, delta)) {
-      return fast->negative_weight_sums(prefixes.data(), delta, 1.0);
+      return fast->weigh_negatives(prefixes.data(), delta, 1.0);
     }
     const GridTable table = grid_of(p, m);
     const score_t* s = scores.const_data_ptr<score_t>();

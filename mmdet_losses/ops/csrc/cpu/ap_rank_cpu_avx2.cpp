@@ -338,7 +338,7 @@ AVX2_TARGET void write_chunk(ChunkNegatives& negatives, int64_t length, const do
   }
 }
 
-// Bit i set where target t[i] (of 32) is neither 0 nor -1.
+// Bit i set where target t[i] (of 32) is not negative_or_ignored.
 AVX2_TARGET inline uint32_t positive_or_invalid_32(const int8_t* t) {
   const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t));
   const __m256i usual = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()),
@@ -356,7 +356,7 @@ AVX2_TARGET int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from,
       return from + __builtin_ctzll(found);
     }
   }
-  for (; from < end && (t[from] == 0 || t[from] == -1); ++from) {
+  for (; from < end && negative_or_ignored(t[from]); ++from) {
   }
   return from;
 }
@@ -450,27 +450,28 @@ std::optional<Avx2Ranking> Avx2Ranking::pass1(const at::Tensor& scores, const at
   return Avx2Ranking(std::move(state));
 }
 
-std::vector<double> Avx2Ranking::false_positive_sums(const double* p, double delta) const {
+std::vector<double> Avx2Ranking::count_false_positives(const double* p, double delta) const {
   // Each segment's negatives into the difference arrays of the portable kernel, at their window.
   const State& st = *state_;
   const int64_t m = st.m, segments = 2 * m + 1, bins_per_chunk = 2 * kCopies * segments;
-  std::vector<double> slots(3 * (m + 1), 0.0);
-  const RankSlots out{slots.data(), slots.data() + (m + 1), slots.data() + 2 * (m + 1)};
+  std::vector<double> slots(rank_slots_size(m), 0.0);
+  const RankSlots out = rank_slots_in(slots.data(), m);
   for (int64_t k = 1; k < segments; ++k) {
-    double count = 0.0, total = 0.0;
+    int64_t count = 0;
+    double total = 0.0;
     for (int64_t c = 0; c < st.chunks; ++c) {
       for (int copy = 0; copy < kCopies; ++copy) {
         const double* bin = st.bins.data() + c * bins_per_chunk + 2 * (k * kCopies + copy);
-        count += bin[0];
+        count += static_cast<int64_t>(bin[0]);
         total += bin[1];
       }
     }
     add_scores(out, Window{st.seg.lo[k], st.seg.hi[k]}, count, total);
   }
-  return mmdet_losses::false_positive_sums(p, m, delta, out);
+  return ranked_sums(p, m, delta, out);
 }
 
-at::Tensor Avx2Ranking::negative_weight_sums(const double* prefixes, double delta, double scale) {
+at::Tensor Avx2Ranking::weigh_negatives(const double* prefixes, double delta, double scale) {
   // scale * sum_i w_i H(x - p[i]) = a[k] + b[k] x over segment k: negative_weight_sum is linear in
   // x within a window.
   State& st = *state_;
@@ -511,9 +512,9 @@ std::optional<Avx2Ranking> Avx2Ranking::pass1(const at::Tensor&, const at::Tenso
   return std::nullopt;
 }
 
-std::vector<double> Avx2Ranking::false_positive_sums(const double*, double) const { return {}; }
+std::vector<double> Avx2Ranking::count_false_positives(const double*, double) const { return {}; }
 
-at::Tensor Avx2Ranking::negative_weight_sums(const double*, double, double) { return {}; }
+at::Tensor Avx2Ranking::weigh_negatives(const double*, double, double) { return {}; }
 
 #endif
 

@@ -24,8 +24,8 @@ int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from, int64_t end
 // The AVX2 kernel's two passes, for fp32 scores and int8, int32 or int64 targets (contiguous,
 // already checked) against m >= 1 positive scores sorted ascending (float64): pass1 runs the first
 // pass, or gives nullopt for other target dtypes and when the positives' window edges (p +- delta)
-// do not all fit in fp32 (the portable kernel then handles them). Then false_positive_sums gives
-// fp[i] = sum over the negatives j of H(s_j - p[i]), and negative_weight_sums (once) the tensor of
+// do not all fit in fp32 (the portable kernel then handles them). Then count_false_positives gives
+// fp[i] = sum over the negatives j of H(s_j - p[i]), and weigh_negatives (once) the tensor of
 // scale * sum_i w_i H(s_j - p[i]) at every negative and 0 elsewhere, from weight_prefixes of w.
 class Avx2Ranking {
  public:
@@ -34,8 +34,8 @@ class Avx2Ranking {
   Avx2Ranking(Avx2Ranking&&) noexcept;
   ~Avx2Ranking();
 
-  std::vector<double> false_positive_sums(const double* p, double delta) const;
-  at::Tensor negative_weight_sums(const double* prefixes, double delta, double scale);
+  std::vector<double> count_false_positives(const double* p, double delta) const;
+  at::Tensor weigh_negatives(const double* prefixes, double delta, double scale);
 
  private:
   struct State;
