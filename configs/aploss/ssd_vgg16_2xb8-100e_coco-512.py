@@ -1,6 +1,6 @@
 # Stock SSD (softmax cross-entropy with hard-negative mining) under the AP-Loss paper's schedule, the
-# baseline of ssd_vgg16_aploss_2xb8-100e_coco-512.py: 100 epochs, lr 0.001 per 16 images
-# (both configs), 500 warm-up iterations from lr / 3, lr / 10 after epochs 60 and 80.
+# baseline of ssd_vgg16_aploss_2xb8-100e_coco-512.py: 100 epochs, lr 0.001 per 16 images (2 GPUs x
+# mmdet's 8 images; both configs), 500 warm-up iterations from lr / 3, lr / 10 after epochs 60 and 80.
 _base_ = 'mmdet::ssd/ssd512_coco.py'
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 
@@ -10,6 +10,10 @@ model = dict(bbox_head=dict(type='ConfigurableSSDHead'))
 
 # mmdet's config repeats COCO 5 times per epoch; the paper's epochs are real epochs.
 train_dataloader = dict(dataset=dict(times=1))
+# The schedule of ../_base_/schedules/aploss_100e.py, written out: mmdet's SSD config above sets every
+# schedule key, and mmengine forbids two bases that set the same key, so this config cannot inherit
+# both (tests/configs checks that these values are the schedule base's, but for validation every 10
+# epochs, not 5).
 max_epochs = 100
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
 optim_wrapper = dict(optimizer=dict(lr=0.001, momentum=0.9, weight_decay=1e-4))

@@ -1,6 +1,7 @@
 # Stock SSD (softmax cross-entropy with hard-negative mining) under the AP-Loss paper's schedule, the
-# baseline of ssd_vgg16_aploss_2xb8-160e_voc0712-300.py: 160 epochs, lr 0.001 per 16 images
-# (both configs), 500 warm-up iterations from lr / 3, lr / 10 after epochs 110 and 140.
+# baseline of ssd_vgg16_aploss_2xb8-160e_voc0712-300.py: 160 epochs, lr 0.001 per 16 images (2 GPUs
+# x mmdet's 8 images; both configs), 500 warm-up iterations from lr / 3, lr / 10 after epochs 110
+# and 140.
 _base_ = 'mmdet::pascal_voc/ssd300_voc0712.py'
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 
@@ -10,6 +11,9 @@ model = dict(bbox_head=dict(type='ConfigurableSSDHead'))
 
 # mmdet's config repeats the training set 10 times per epoch; the paper's epochs are real epochs.
 train_dataloader = dict(dataset=dict(times=1))
+# The schedule of ../_base_/schedules/aploss_160e.py, written out: mmdet's SSD config above sets every
+# schedule key, and mmengine forbids two bases that set the same key, so this config cannot inherit
+# both (tests/configs checks that these values are the schedule base's).
 max_epochs = 160
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
 optim_wrapper = dict(optimizer=dict(lr=0.001, momentum=0.9, weight_decay=1e-4))

@@ -128,6 +128,28 @@ def test_baseline_has_the_same_data_and_schedule(ours, baseline, tmp_path):
     assert ours == theirs
 
 
+# The stock-SSD baselines of the AP-Loss SSD configs and the AP-Loss schedule base each spells out:
+# mmdet's SSD config, their base, sets every schedule key, and mmengine forbids two bases that set
+# the same key.
+SSD_SCHEDULES = [('aploss/ssd_vgg16_2xb8-160e_voc0712-300.py', 'aploss_160e.py'),
+                 ('aploss/ssd_vgg16_2xb8-160e_voc0712-512.py', 'aploss_160e.py'),
+                 ('aploss/ssd_vgg16_2xb8-100e_coco-512.py', 'aploss_100e.py')]
+
+
+@pytest.mark.parametrize('config, schedule', SSD_SCHEDULES, ids=[pair[0] for pair in SSD_SCHEDULES])
+def test_ssd_schedule_is_its_schedule_base(config, schedule):
+    ours = Config.fromfile(CONFIGS / config).to_dict()
+    base = Config.fromfile(CONFIGS / '_base_' / 'schedules' / schedule).to_dict()
+    assert set(base) == {'max_epochs', 'train_cfg', 'val_cfg', 'test_cfg', 'optim_wrapper', 'param_scheduler',
+                         'auto_scale_lr'}
+    if 'coco' in config:  # validation every 10 epochs (the base: every 5)
+        assert ours['train_cfg'].pop('val_interval') == 10
+        base['train_cfg'].pop('val_interval')
+    # mmengine marks what comes from an mmdet:: base with its scope.
+    ours = {key: {k: v for k, v in ours[key].items() if k != '_scope_'} if isinstance(ours[key], dict)
+            else ours[key] for key in base}
+    assert ours == base
+
 OFFICIAL_RECIPE = sorted(CONFIGS.glob('aploss/retinanet_*_8xb2-*-512*.py'))
 
 
