@@ -47,7 +47,7 @@ __global__ void count_positives(int64_t n, const target_t* __restrict__ t, unsig
     const int64_t v = static_cast<int64_t>(t[j]);
     if (v == 1) {
       ++positives;
-    } else if (v != 0 && v != -1) {
+    } else if (!valid_target(v)) {
       atomicMin(&state[kBadTarget], static_cast<unsigned long long>(j));
     }
   }
@@ -77,49 +77,20 @@ __global__ void gather_positives(int64_t n, const target_t* __restrict__ t, int6
   }
 }
 
-// A thread's run of scores landing in the same slot, added to the slots in one go: when scores
-// cluster (early in training most negatives share one window) this removes almost all atomics.
-struct PendingSlot {
-  int64_t slot = -1;
-  long long count = 0;
-  double total = 0.0;
-};
-
-// The difference arrays of pass 1 (as RankSlots), counting in count_t: double in global memory,
-// int in shared memory, where integer atomics are native and a block's counts stay below 2^31.
+// Adds a run to the slots. The lanes of a warp flushing runs of the same slot add them up first
+// and one of them does the atomics: with clustered scores every thread's runs land in the same few
+// slots. The label tells lo runs from hi runs, whichever code path the lanes flush them from.
 template <typename count_t>
-struct SlotArrays {
-  count_t* full;
-  count_t* count;
-  double* total;
-};
-
-// Adds a run to the slots (kLow: at its window's lo, else subtracts it at hi). The lanes of a warp
-// flushing runs of the same slot add them up first and one of them does the atomics: with
-// clustered scores every thread's runs land in the same few slots.
-template <bool kLow, typename count_t>
-__device__ inline void flush(const PendingSlot& run, const SlotArrays<count_t>& slots) {
-  if (run.slot < 0) {
-    return;
-  }
-  const cg::coalesced_group peers = cg::labeled_partition(cg::coalesced_threads(), static_cast<int>(run.slot));
-  long long count = run.count;
-  double total = run.total;
+__device__ inline void flush_run(const SlotRun& run, bool at_lo, const SlotArrays<count_t>& slots) {
+  const cg::coalesced_group peers =
+      cg::labeled_partition(cg::coalesced_threads(), static_cast<int>(2 * run.slot + (at_lo ? 1 : 0)));
+  SlotRun sum = run;
   if (peers.size() > 1) {
-    count = cg::reduce(peers, count, cg::plus<long long>());
-    total = cg::reduce(peers, total, cg::plus<double>());
+    sum.count = cg::reduce(peers, run.count, cg::plus<int64_t>());
+    sum.total = cg::reduce(peers, run.total, cg::plus<double>());
   }
-  if (peers.thread_rank() != 0) {
-    return;
-  }
-  const auto counted = static_cast<count_t>(count);
-  if constexpr (kLow) {
-    atomicAdd(&slots.full[run.slot], counted);
-    atomicAdd(&slots.count[run.slot], counted);
-    atomicAdd(&slots.total[run.slot], total);
-  } else {
-    atomicAdd(&slots.count[run.slot], -counted);
-    atomicAdd(&slots.total[run.slot], -total);
+  if (peers.thread_rank() == 0) {
+    slots.add_run(sum, at_lo, [](auto* at, auto value) { atomicAdd(at, value); });
   }
 }
 
@@ -152,8 +123,8 @@ __device__ inline void bin_entries(int64_t n, int64_t first, int64_t stride, con
                                    const SlotArrays<count_t>& slots, unsigned long long* __restrict__ state) {
   const int64_t m = grid.m;
   const double lowest = m > 0 ? grid.p[0] : 0.0;
-  PendingSlot lo_run;
-  PendingSlot hi_run;
+  const auto flush = [&slots](const SlotRun& run, bool at_lo) { flush_run(run, at_lo, slots); };
+  WindowRuns runs;
   for (int64_t j = first; j < n; j += stride) {
     const double x = static_cast<double>(s[j]);
     const int64_t v = static_cast<int64_t>(t[j]);
@@ -161,33 +132,20 @@ __device__ inline void bin_entries(int64_t n, int64_t first, int64_t stride, con
       atomicMin(&state[kNonFinite], static_cast<unsigned long long>(j));
       continue;
     }
-    if (v != 0 && v != 1 && v != -1) {
+    if (!valid_target(v)) {
       atomicMin(&state[kBadTarget], static_cast<unsigned long long>(j));
       continue;
     }
     if (m == 0 || v != 0 || x + delta <= lowest) {
       continue;
     }
-    const Window w = window_of(grid, x, delta);
-    if (w.lo != lo_run.slot) {
-      flush<true>(lo_run, slots);
-      lo_run = PendingSlot{w.lo, 0, 0.0};
-    }
-    lo_run.count += 1;
-    lo_run.total += x;
-    if (w.hi != hi_run.slot) {
-      flush<false>(hi_run, slots);
-      hi_run = PendingSlot{w.hi, 0, 0.0};
-    }
-    hi_run.count += 1;
-    hi_run.total += x;
+    runs.add(window_of(grid, x, delta), x, flush);
   }
-  flush<true>(lo_run, slots);
-  flush<false>(hi_run, slots);
+  runs.finish(flush);
 }
 
-// Pass 1 into slots (3 (m + 1) doubles: full, count, total). Shared layout when kShared: the grid,
-// then the block's m + 1 totals and 2 (m + 1) int counts (full, count), added to slots at the end.
+// Pass 1 into slots (rank_slots_in). Shared layout when kShared: the grid, then the block's m + 1
+// totals and 2 (m + 1) int counts (full, count), added to slots at the end.
 template <typename score_t, typename target_t, bool kShared>
 __global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const target_t* __restrict__ t,
                               GridScores grid, double delta, double* __restrict__ slots,
@@ -195,6 +153,7 @@ __global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const ta
   const int64_t m = grid.m;
   const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const RankSlots out = rank_slots_in(slots, m);
   if constexpr (kShared) {
     extern __shared__ double shared[];
     grid = grid_in_shared(grid, shared);
@@ -211,18 +170,17 @@ __global__ void bin_negatives(int64_t n, const score_t* __restrict__ s, const ta
     __syncthreads();
     for (int64_t k = threadIdx.x; k < m + 1; k += blockDim.x) {
       if (full[k] != 0) {
-        atomicAdd(&slots[k], static_cast<double>(full[k]));
+        atomicAdd(&out.full[k], static_cast<double>(full[k]));
       }
       if (count[k] != 0) {
-        atomicAdd(&slots[(m + 1) + k], static_cast<double>(count[k]));
+        atomicAdd(&out.count[k], static_cast<double>(count[k]));
       }
       if (total[k] != 0.0) {
-        atomicAdd(&slots[2 * (m + 1) + k], total[k]);
+        atomicAdd(&out.total[k], total[k]);
       }
     }
   } else {
-    bin_entries(n, first, stride, s, t, grid, delta,
-                SlotArrays<double>{slots, slots + (m + 1), slots + 2 * (m + 1)}, state);
+    bin_entries(n, first, stride, s, t, grid, delta, out, state);
   }
 }
 
@@ -254,7 +212,7 @@ __global__ void write_negative_sums(int64_t n, const score_t* __restrict__ s, co
     const int64_t v = static_cast<int64_t>(t[j]);
     if (!isfinite(x)) {
       atomicMin(&state[kNonFinite], static_cast<unsigned long long>(j));
-    } else if (v != 0 && v != 1 && v != -1) {
+    } else if (!valid_target(v)) {
       atomicMin(&state[kBadTarget], static_cast<unsigned long long>(j));
     }
     double sum = 0.0;
@@ -392,13 +350,13 @@ struct DeviceGrid {
   }
 };
 
-// Pass 1 on the device: checks every entry (raises for an invalid one) and returns the 3 (m + 1)
-// summed slots on the host.
+// Pass 1 on the device: checks every entry (raises for an invalid one) and returns the summed
+// slots (rank_slots_in) on the host.
 template <typename score_t, typename target_t>
 at::Tensor bin_on_device(const Launch& launch, const at::Tensor& scores, const at::Tensor& targets,
                          const GridScores& grid, double delta, at::Tensor& state) {
   const int64_t m = grid.m;
-  at::Tensor slots = at::zeros({3 * (m + 1)}, scores.options().dtype(at::kDouble));
+  at::Tensor slots = at::zeros({rank_slots_size(m)}, scores.options().dtype(at::kDouble));
   launch.run(bin_negatives<score_t, target_t, true>, bin_negatives<score_t, target_t, false>,
              grid_words(grid) + 2 * (m + 1), scores.numel(), scores.const_data_ptr<score_t>(),
              targets.const_data_ptr<target_t>(), grid, delta, slots.data_ptr<double>(), state_pointer(state));
@@ -420,11 +378,6 @@ void write_on_device(const Launch& launch, const at::Tensor& scores, const at::T
              scores.const_data_ptr<score_t>(), targets.const_data_ptr<target_t>(), grid, delta,
              device_prefixes.const_data_ptr<double>(), scale, out.mutable_data_ptr<score_t>(),
              state_pointer(state));
-}
-
-RankSlots slots_of(at::Tensor& host_slots, int64_t m) {
-  double* base = host_slots.data_ptr<double>();
-  return {base, base + (m + 1), base + 2 * (m + 1)};
 }
 
 // The flat indices of the positives, ascending, after checking every target (raises for an
@@ -468,7 +421,7 @@ struct CudaKernel {
     }
     const double* p = host_p.const_data_ptr<double>();
     const PositiveRanking ranking = rank_positives(
-        p, m, delta, interpolated, mmdet_losses::false_positive_sums(p, m, delta, slots_of(host_slots, m)));
+        p, m, delta, interpolated, ranked_sums(p, m, delta, rank_slots_in(host_slots.data_ptr<double>(), m)));
     at::Tensor grad = at::empty_like(scores);
     write_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid, delta, ranking.prefixes,
                                        1.0 / static_cast<double>(m), grad, state);
@@ -477,8 +430,8 @@ struct CudaKernel {
   }
 
   template <typename score_t, typename target_t>
-  static at::Tensor false_positive_sums(const at::Tensor& scores, const at::Tensor& targets,
-                                        const at::Tensor& sorted_positives, double delta) {
+  static at::Tensor count_false_positives(const at::Tensor& scores, const at::Tensor& targets,
+                                          const at::Tensor& sorted_positives, double delta) {
     const c10::cuda::CUDAGuard guard(scores.device());
     const Launch launch(scores);
     const at::Tensor host_p = sorted_positives.cpu();
@@ -489,14 +442,14 @@ struct CudaKernel {
     at::Tensor state = new_state(targets);
     at::Tensor host_slots = bin_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid,
                                                              delta, state);
-    const std::vector<double> sums = mmdet_losses::false_positive_sums(p, m, delta, slots_of(host_slots, m));
+    const std::vector<double> sums = ranked_sums(p, m, delta, rank_slots_in(host_slots.data_ptr<double>(), m));
     return at::tensor(sums, at::dtype(at::kDouble)).view({m}).to(sorted_positives.device());
   }
 
   template <typename score_t, typename target_t>
-  static at::Tensor negative_weight_sums(const at::Tensor& scores, const at::Tensor& targets,
-                                         const at::Tensor& sorted_positives, const at::Tensor& weights,
-                                         double delta) {
+  static at::Tensor weigh_negatives(const at::Tensor& scores, const at::Tensor& targets,
+                                    const at::Tensor& sorted_positives, const at::Tensor& weights,
+                                    double delta) {
     const c10::cuda::CUDAGuard guard(scores.device());
     const Launch launch(scores);
     const auto [host_p, host_w] = copy_to_host<2>({sorted_positives, weights}, launch.stream);
