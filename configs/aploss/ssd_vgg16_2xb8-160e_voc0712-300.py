@@ -2,23 +2,22 @@
 # baseline of ssd_vgg16_aploss_2xb8-160e_voc0712-300.py: 160 epochs, lr 0.001 per 16 images (2 GPUs
 # x mmdet's 8 images; both configs), 500 warm-up iterations from lr / 3, lr / 10 after epochs 110
 # and 140.
-_base_ = 'mmdet::pascal_voc/ssd300_voc0712.py'
+_base_ = [
+    'mmdet::_base_/models/ssd300.py',
+    '../_base_/datasets/ssd_voc0712.py',
+    '../_base_/schedules/aploss_160e.py',
+    'mmdet::_base_/default_runtime.py',
+]
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 
 # mmdet 3.3.0's SSDHead cannot predict (open-mmlab/mmdetection#11063); ConfigurableSSDHead has the
-# same loss and can.
-model = dict(bbox_head=dict(type='ConfigurableSSDHead'))
+# same loss and can. VOC's 20 classes; anchors of 0.2-0.9 x the image, as mmdet's
+# pascal_voc/ssd300_voc0712.py.
+model = dict(bbox_head=dict(type='ConfigurableSSDHead', num_classes=20,
+                            anchor_generator=dict(basesize_ratio_range=(0.2, 0.9))))
 
-# mmdet's config repeats the training set 10 times per epoch; the paper's epochs are real epochs.
+# mmdet's SSD data repeats the training set 10 times per epoch; the paper's epochs are real epochs.
 train_dataloader = dict(dataset=dict(times=1))
-# The schedule of ../_base_/schedules/aploss_160e.py, written out: mmdet's SSD config above sets every
-# schedule key, and mmengine forbids two bases that set the same key, so this config cannot inherit
-# both (tests/configs checks that these values are the schedule base's).
-max_epochs = 160
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
-optim_wrapper = dict(optimizer=dict(lr=0.001, momentum=0.9, weight_decay=1e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', by_epoch=True, begin=0, end=max_epochs, milestones=[110, 140], gamma=0.1),
-]
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+# mmdet's SSD configs' checks: the head's classes are the dataset's, and the loss is finite.
+custom_hooks = [dict(type='NumClassCheckHook'),
+                dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW')]
