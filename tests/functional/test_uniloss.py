@@ -107,6 +107,7 @@ def test_interpolator_tracks_the_metric_near_training_configurations_paper_table
     assert correlations[3] < 0.8, correlations
 
 
+@pytest.mark.slow
 def test_training_a_linear_ranker_raises_its_ap():
     generator = torch.Generator().manual_seed(5)
     targets = (torch.rand(400, generator=generator) < 0.2).long()
