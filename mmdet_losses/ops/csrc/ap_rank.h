@@ -105,16 +105,16 @@ AP_RANK_HOST_DEVICE inline Window window_of(const Scores& sorted, double x, doub
   return {sorted.lower_bound(x - delta), sorted.lower_bound(x + delta)};
 }
 
-// Targets: 1 a positive, 0 a negative, -1 ignored; any other value is invalid. Bitwise, not
-// short-circuit, so that loops over many targets compile without branches.
+// Targets: 1 a positive, 0 a negative, -1 ignored; any other value is invalid. Written as ranges,
+// which compile to one unsigned comparison each (the passes test every entry).
 template <typename target_t>
 AP_RANK_HOST_DEVICE inline bool negative_or_ignored(target_t v) {
-  return (v == 0) | (v == -1);
+  return (v >= -1) & (v <= 0);
 }
 
 template <typename target_t>
 AP_RANK_HOST_DEVICE inline bool valid_target(target_t v) {
-  return (v == 1) | negative_or_ignored(v);
+  return (v >= -1) & (v <= 1);
 }
 
 // A run of consecutive scores whose windows share an edge slot, added up before it reaches the
