@@ -39,7 +39,7 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
   const RankSlots self = rank_slots_in(self_slots.data(), m);
   const SortedScores sorted{p, m};
   for (int64_t k = 0; k < m; ++k) {
-    add_scores(self, window_of(sorted, p[k], delta), 1, p[k]);
+    add_scores(self, window_of(sorted, p[k], delta), 1.0, p[k]);
   }
   const std::vector<double> positives_above = ranked_sums(p, m, delta, self);
   PositiveRanking out{std::vector<double>(m), {}, 0.0};

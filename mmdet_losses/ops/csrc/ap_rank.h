@@ -122,7 +122,7 @@ AP_RANK_HOST_DEVICE inline bool valid_target(target_t v) {
 // chain every update through the same few slots, or the same few atomics on the GPU.
 struct SlotRun {
   int64_t slot = -1;  // none yet
-  int64_t count = 0;
+  double count = 0.0;  // as the slots hold it: no conversion per run
   double total = 0.0;
 };
 
@@ -172,7 +172,7 @@ AP_RANK_HOST_DEVICE inline RankSlots rank_slots_in(double* buffer, int64_t m) {
 }
 
 // `count` scores with the same window w, whose sum is `total`.
-AP_RANK_HOST_DEVICE inline void add_scores(const RankSlots& slots, Window w, int64_t count, double total) {
+AP_RANK_HOST_DEVICE inline void add_scores(const RankSlots& slots, Window w, double count, double total) {
   slots.add_run(SlotRun{w.lo, count, total}, /*at_lo=*/true, AddInPlace{});
   slots.add_run(SlotRun{w.hi, count, total}, /*at_lo=*/false, AddInPlace{});
 }
@@ -207,9 +207,9 @@ struct WindowRuns {
       if (run.slot >= 0) {
         flush(run, at_lo);
       }
-      run = SlotRun{slot, 0, 0.0};
+      run = SlotRun{slot, 0.0, 0.0};
     }
-    ++run.count;
+    run.count += 1.0;
     run.total += x;
   }
 };

@@ -457,12 +457,11 @@ std::vector<double> Avx2Ranking::count_false_positives(const double* p, double d
   std::vector<double> slots(rank_slots_size(m), 0.0);
   const RankSlots out = rank_slots_in(slots.data(), m);
   for (int64_t k = 1; k < segments; ++k) {
-    int64_t count = 0;
-    double total = 0.0;
+    double count = 0.0, total = 0.0;
     for (int64_t c = 0; c < st.chunks; ++c) {
       for (int copy = 0; copy < kCopies; ++copy) {
         const double* bin = st.bins.data() + c * bins_per_chunk + 2 * (k * kCopies + copy);
-        count += static_cast<int64_t>(bin[0]);
+        count += bin[0];
         total += bin[1];
       }
     }

@@ -86,7 +86,7 @@ __device__ inline void flush_run(const SlotRun& run, bool at_lo, const SlotArray
       cg::labeled_partition(cg::coalesced_threads(), static_cast<int>(2 * run.slot + (at_lo ? 1 : 0)));
   SlotRun sum = run;
   if (peers.size() > 1) {
-    sum.count = cg::reduce(peers, run.count, cg::plus<int64_t>());
+    sum.count = cg::reduce(peers, run.count, cg::plus<double>());
     sum.total = cg::reduce(peers, run.total, cg::plus<double>());
   }
   if (peers.thread_rank() == 0) {
