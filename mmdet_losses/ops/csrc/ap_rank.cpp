@@ -61,7 +61,7 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
         c = (1.0 - iprec) / (1.0 - prec);
       }
     }
-    out.iprec[i] = iprec;
+    out.gradients[i] = -(1.0 - iprec) / static_cast<double>(m);
     sum_iprec += iprec;
     w[i] = c / rank;
   }
@@ -105,25 +105,6 @@ GridTable::GridTable(const double* p, int64_t m)
   }
   padded_p.assign(p, p + m);
   padded_p.resize(m + window, std::numeric_limits<double>::infinity());
-}
-
-std::tuple<at::Tensor, at::Tensor> sort_positives(const at::Tensor& flat_scores,
-                                                  const at::Tensor& positive_index) {
-  const at::Tensor values = flat_scores.index_select(0, positive_index).to(at::kDouble);
-  const auto [sorted, order] = values.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
-  return {sorted.contiguous(), positive_index.index_select(0, order)};
-}
-
-at::Tensor finish_positives(const PositiveRanking& ranking, const at::Tensor& sorted_index,
-                            const at::Tensor& grad) {
-  const int64_t m = static_cast<int64_t>(ranking.iprec.size());
-  at::Tensor positive_grad = at::empty({m}, at::dtype(at::kDouble));
-  double* g = positive_grad.data_ptr<double>();
-  for (int64_t i = 0; i < m; ++i) {
-    g[i] = -(1.0 - ranking.iprec[i]) / static_cast<double>(m);
-  }
-  grad.view(-1).index_copy_(0, sorted_index, positive_grad.to(grad.options()));
-  return at::scalar_tensor(ranking.loss, grad.options());
 }
 
 void check_ap_rank_args(const at::Tensor& scores, const at::Tensor& targets, double delta) {

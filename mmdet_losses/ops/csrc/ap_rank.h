@@ -225,7 +225,8 @@ AP_RANK_HOST_DEVICE inline double ranked_sum(double full_above, double count, do
 std::vector<double> ranked_sums(const double* p, int64_t m, double delta, const RankSlots& slots);
 
 struct PositiveRanking {
-  std::vector<double> iprec;      // interpolated (or plain) precision of each sorted positive
+  std::vector<double> gradients;  // of each sorted positive: -(1 - iprec) / m, iprec its
+                                  // interpolated (or plain) precision
   std::vector<double> prefixes;   // weight_prefixes of w_i = c_i / rank(i): what pass 2 takes
   double loss;                    // 1 - mean(iprec)
 };
@@ -238,17 +239,6 @@ PositiveRanking rank_positives(const double* p, int64_t m, double delta, bool in
 // Prefix sums of w and of w * p over the sorted positives, m + 1 each, concatenated: what pass 2
 // needs to turn a window into sum_i w_i H(x - p[i]).
 std::vector<double> weight_prefixes(const double* p, const double* w, int64_t m);
-
-// The positives' flat indices (ascending) reordered by ascending score, ties by index, and their
-// scores as float64: (sorted scores, flat indices), on the scores' device. Non-finite scores sort
-// without harm (NaN last) and the passes report them.
-std::tuple<at::Tensor, at::Tensor> sort_positives(const at::Tensor& flat_scores,
-                                                  const at::Tensor& positive_index);
-
-// The op's outputs once the ranking is known: writes the positives' gradients -(1 - iprec) / m
-// into grad (flat, on grad's device) and returns the 0-dim loss.
-at::Tensor finish_positives(const PositiveRanking& ranking, const at::Tensor& sorted_index,
-                            const at::Tensor& grad);
 
 // Argument checks shared by every backend; value checks (targets in {-1, 0, 1}, finite scores)
 // happen inside the kernels' passes and report through these.

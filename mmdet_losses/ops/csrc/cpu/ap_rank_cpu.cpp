@@ -68,7 +68,7 @@ int64_t next_positive_or_invalid(const target_t* t, int64_t from, int64_t end, b
 // Pass 0, over the targets only: checks every value and returns the positives' flat indices in
 // ascending order.
 template <typename target_t>
-at::Tensor find_positives(const target_t* t, const Chunks& chunks, bool avx2) {
+std::vector<int64_t> find_positives(const target_t* t, const Chunks& chunks, bool avx2) {
   std::vector<std::vector<int64_t>> found(chunks.count);
   std::vector<int64_t> first_bad(chunks.count, -1);
   at::parallel_for(0, chunks.count, 1, [&](int64_t c0, int64_t c1) {
@@ -89,16 +89,56 @@ at::Tensor find_positives(const target_t* t, const Chunks& chunks, bool avx2) {
       raise_bad_target(first_bad[c], static_cast<int64_t>(t[first_bad[c]]));
     }
   }
-  int64_t m = 0;
-  for (const std::vector<int64_t>& part : found) {
-    m += static_cast<int64_t>(part.size());
-  }
-  at::Tensor index = at::empty({m}, at::dtype(at::kLong));
-  int64_t* out = index.mutable_data_ptr<int64_t>();
-  for (const std::vector<int64_t>& part : found) {
-    out = std::copy(part.begin(), part.end(), out);
+  std::vector<int64_t> index = std::move(found[0]);
+  for (int64_t c = 1; c < chunks.count; ++c) {
+    index.insert(index.end(), found[c].begin(), found[c].end());
   }
   return index;
+}
+
+// The positives' scores as float64, sorted ascending (ties by flat index), and their flat indices
+// in that order. Sorted here, on the host where find_positives leaves them, not through the tensor
+// ops of the CUDA kernel's sort_positives_on_device and finish_positives: those (index_select,
+// sort, index_copy_) made ap_rank 3-12% slower at 2e6 x 1000 with 1000 positives (AVX2 kernel,
+// alternated runs). std::sort needs a strict weak order, which NaN breaks, so a non-finite positive
+// score is reported first: the first non-finite score of all, as the passes would.
+struct SortedPositives {
+  std::vector<double> p;
+  std::vector<int64_t> index;
+};
+
+template <typename score_t>
+SortedPositives sort_positives_on_host(const score_t* s, int64_t n, std::vector<int64_t> index) {
+  for (const int64_t j : index) {
+    if (!std::isfinite(static_cast<double>(s[j]))) {
+      for (int64_t first = 0; first < n; ++first) {
+        if (!std::isfinite(static_cast<double>(s[first]))) {
+          raise_nonfinite_score(first, static_cast<double>(s[first]));
+        }
+      }
+    }
+  }
+  std::sort(index.begin(), index.end(), [s](int64_t a, int64_t b) {
+    const double x = static_cast<double>(s[a]), y = static_cast<double>(s[b]);
+    return x < y || (x == y && a < b);
+  });
+  std::vector<double> p(index.size());
+  for (size_t i = 0; i < index.size(); ++i) {
+    p[i] = static_cast<double>(s[index[i]]);
+  }
+  return {std::move(p), std::move(index)};
+}
+
+// The op's outputs once the ranking is known: the positives' gradients go into grad (which holds
+// the negatives'), and the loss.
+template <typename score_t>
+std::tuple<at::Tensor, at::Tensor> finish_positives(const PositiveRanking& ranking,
+                                                    const std::vector<int64_t>& sorted_index, at::Tensor grad) {
+  score_t* g = grad.mutable_data_ptr<score_t>();
+  for (size_t i = 0; i < sorted_index.size(); ++i) {
+    g[sorted_index[i]] = static_cast<score_t>(ranking.gradients[i]);
+  }
+  return {at::scalar_tensor(ranking.loss, grad.options()), grad};
 }
 
 // The first invalid entry a pass met, in flat order: a target outside {-1, 0, 1} or a non-finite
@@ -340,10 +380,9 @@ struct CpuKernel {
     const Chunks chunks = split(scores.numel());
     const bool avx2 = avx2_kernel_enabled();
 
-    at::Tensor sorted_scores, sorted_index;
-    std::tie(sorted_scores, sorted_index) = sort_positives(scores.view(-1), find_positives(t, chunks, avx2));
-    const int64_t m = sorted_index.numel();
-    const double* p = sorted_scores.const_data_ptr<double>();
+    const SortedPositives positives = sort_positives_on_host(s, scores.numel(), find_positives(t, chunks, avx2));
+    const int64_t m = static_cast<int64_t>(positives.p.size());
+    const double* p = positives.p.data();
     if (m == 0) {
       // Every score is still checked.
       const ReachingNegatives negatives(s, t, chunks, delta, std::numeric_limits<double>::infinity(),
@@ -356,7 +395,7 @@ struct CpuKernel {
       const PositiveRanking ranking =
           rank_positives(p, m, delta, interpolated, fast->count_false_positives(p, delta));
       at::Tensor grad = fast->weigh_negatives(ranking.prefixes.data(), delta, scale);
-      return {finish_positives(ranking, sorted_index, grad), grad};
+      return finish_positives<score_t>(ranking, positives.index, grad);
     }
     const GridTable table = grid_of(p, m);
     NegativeBins<score_t> bins(s, chunks, table.view(), delta);
@@ -367,7 +406,7 @@ struct CpuKernel {
     at::Tensor grad = at::empty_like(scores);
     write_negative_sums(s, negatives, table.view(), ranking.prefixes.data(), delta, scale,
                         grad.mutable_data_ptr<score_t>(), /*searched=*/true);
-    return {finish_positives(ranking, sorted_index, grad), grad};
+    return finish_positives<score_t>(ranking, positives.index, grad);
   }
 
   template <typename score_t, typename target_t>

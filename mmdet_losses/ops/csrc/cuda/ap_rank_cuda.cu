@@ -401,6 +401,27 @@ at::Tensor positive_indices(const Launch& launch, const at::Tensor& targets, at:
   return std::get<0>(index.sort());
 }
 
+// The positives' flat indices (ascending) reordered by ascending score, ties by index, and their
+// scores as float64: (sorted scores, sorted indices). Sorted on the device, where they are: on the
+// host they would cost a copy each way and a sort of m on one CPU thread. (The CPU kernels sort on
+// the host: sort_positives_on_host there.) Non-finite scores sort without harm (NaN last); pass 1
+// reports them.
+std::tuple<at::Tensor, at::Tensor> sort_positives_on_device(const at::Tensor& flat_scores,
+                                                            const at::Tensor& positive_index) {
+  const at::Tensor values = flat_scores.index_select(0, positive_index).to(at::kDouble);
+  const auto [sorted, order] = values.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
+  return {sorted.contiguous(), positive_index.index_select(0, order)};
+}
+
+// The op's outputs once the ranking is known: the positives' gradients go into grad (which holds
+// the negatives'), and the loss.
+std::tuple<at::Tensor, at::Tensor> finish_positives(const PositiveRanking& ranking,
+                                                    const at::Tensor& sorted_index, at::Tensor grad) {
+  grad.view(-1).index_copy_(0, sorted_index,
+                            at::tensor(ranking.gradients, at::dtype(at::kDouble)).to(grad.options()));
+  return {at::scalar_tensor(ranking.loss, grad.options()), grad};
+}
+
 struct CudaKernel {
   template <typename score_t, typename target_t>
   static std::tuple<at::Tensor, at::Tensor> ap_rank(const at::Tensor& scores, const at::Tensor& targets,
@@ -410,7 +431,7 @@ struct CudaKernel {
     at::Tensor state = new_state(targets);
     const at::Tensor positive_index = positive_indices<target_t>(launch, targets, state);
     const int64_t m = positive_index.numel();
-    const auto [sorted_scores, sorted_index] = sort_positives(scores.view(-1), positive_index);
+    const auto [sorted_scores, sorted_index] = sort_positives_on_device(scores.view(-1), positive_index);
     const at::Tensor host_p = sorted_scores.cpu();
     const DeviceGrid device_grid(host_p, scores);
 
@@ -425,8 +446,7 @@ struct CudaKernel {
     at::Tensor grad = at::empty_like(scores);
     write_on_device<score_t, target_t>(launch, scores, targets, device_grid.grid, delta, ranking.prefixes,
                                        1.0 / static_cast<double>(m), grad, state);
-    const at::Tensor loss = finish_positives(ranking, sorted_index, grad);
-    return {loss, grad};
+    return finish_positives(ranking, sorted_index, grad);
   }
 
   template <typename score_t, typename target_t>
