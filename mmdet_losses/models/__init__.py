@@ -1,12 +1,15 @@
-"""mmdet modules, registered in ``mmdet.registry.MODELS`` on import; importing this also lets torch's
-safe loader read mmengine's checkpoints (checkpoints.py)."""
+"""mmdet modules, registered in ``mmdet.registry.MODELS`` on import; importing this also makes
+mmdet's heads rank their calls of a ranking loss as one (ranking_heads.py) and lets torch's safe
+loader read mmengine's checkpoints (checkpoints.py)."""
 from .checkpoints import allow_mmengine_checkpoints
 from .heads import (APLossRetinaHead, APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead,
-                    HarmonicSSDHead, RankSortATSSHead)
-from .losses import AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankSortLoss, TwoWayLoss, UniLoss
+                    HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead)
+from .losses import AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, TwoWayLoss, UniLoss
+from .ranking_heads import RANKING_HEADS, RankingCalls, ranking_calls, register_ranking_head
 
 allow_mmengine_checkpoints()
 
 __all__ = ['AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead', 'ConfigurableSSDHead',
-           'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'RankSortLoss',
-           'TwoWayLoss', 'UniLoss']
+           'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RANKING_HEADS', 'RankingCalls',
+           'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SigmoidSSDHead', 'TwoWayLoss', 'UniLoss',
+           'ranking_calls', 'register_ranking_head']

@@ -48,12 +48,13 @@ def test_bad_configs_and_calls_are_refused():
 
 
 def test_trains_inside_the_stock_retina_head(retina_head_cfg, detection_batch):
-    """As loss_cls of mmdet's RetinaHead (ranking within each FPN level)."""
+    """As loss_cls of mmdet's RetinaHead: one value for the step, however many FPN levels."""
     head = MODELS.build(retina_head_cfg(loss_cls=dict(type='APLoss', use_sigmoid=True)))
     feats, samples = detection_batch([([[4.0, 4.0, 36.0, 40.0]], [1]),
                                       ([[10.0, 8.0, 30.0, 28.0], [32.0, 30.0, 60.0, 62.0]], [0, 2])])
     losses = head.loss(feats, samples)
-    total = sum(sum(value) for value in losses.values())
+    assert losses['loss_cls'].dim() == 0
+    total = losses['loss_cls'] + sum(losses['loss_bbox'])
     assert torch.isfinite(total) and total > 0
     total.backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in head.parameters())

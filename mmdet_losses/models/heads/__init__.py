@@ -1,11 +1,10 @@
 from .ap_loss_retina_head import APLossRetinaHead
-from .ap_loss_ssd_head import APLossSSDHead
 from .configurable_ssd_head import ConfigurableSSDHead
 from .harmonic import HarmonicLossMixin
 from .harmonic_retina_head import HarmonicRetinaHead
 from .harmonic_ssd_head import HarmonicSSDHead
 from .rank_sort_atss_head import RankSortATSSHead
-from .whole_minibatch import WholeMinibatchLossMixin
+from .sigmoid_ssd_head import APLossSSDHead, SigmoidSSDHead
 
 __all__ = ['APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
-           'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'WholeMinibatchLossMixin']
+           'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'SigmoidSSDHead']

@@ -8,10 +8,11 @@ from mmdet.structures.bbox import bbox_overlaps
 from mmdet.utils import ConfigType, InstanceList, OptInstanceList, reduce_mean
 from torch import Tensor
 
+from ..ranking_heads import RankingCalls, register_ranking_head
 from .checks import check_predictions
-from .whole_minibatch import flatten_levels
 
 
+@register_ranking_head(calls=RankingCalls(method=None, passes_quality=True))
 @MODELS.register_module()
 class RankSortATSSHead(ATSSHead):
     """ATSS head trained with the Rank & Sort loss (Oksuz et al., ICCV 2021: "RS-ATSS").
@@ -107,3 +108,9 @@ class RankSortATSSHead(ATSSHead):
         box_value = reduce_mean(loss_bbox.detach()).item()
         balance = (loss_rank + loss_sort).detach() / box_value if box_value > 0 else 0.0
         return dict(loss_rank=loss_rank, loss_sort=loss_sort, loss_bbox=loss_bbox * balance)
+
+
+def flatten_levels(prediction: Tensor, channels: int) -> Tensor:
+    """One level's (num_images, anchors_per_location * channels, H, W) prediction as rows of
+    ``channels`` in (image, location, anchor) order: the order of its targets."""
+    return prediction.permute(0, 2, 3, 1).reshape(-1, channels)

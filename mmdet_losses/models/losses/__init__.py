@@ -5,7 +5,7 @@ from .harmonic_iou_loss import HarmonicIoULoss
 from .rank_sort_loss import RankSortLoss
 from .two_way_loss import TwoWayLoss
 from .uniloss import UniLoss
-from .whole_ranking import WholeRankingLoss, ranking_targets
+from .ranking_loss import RankingLoss, ranking_targets
 
 __all__ = ['AnchorLoss', 'APLoss', 'AUCLoss', 'HarmonicIoULoss', 'RankSortLoss', 'TwoWayLoss', 'UniLoss',
-           'WholeRankingLoss', 'ranking_targets']
+           'RankingLoss', 'ranking_targets']

@@ -5,7 +5,7 @@ from torch import nn
 from ...functional import anchor_loss
 from ...functional.anchor_loss import MODES
 from .contract import check_classification_call, check_reduction, reduce_loss
-from .whole_ranking import ranking_targets
+from .ranking_loss import ranking_targets
 
 
 @MODELS.register_module()

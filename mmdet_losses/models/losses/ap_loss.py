@@ -2,11 +2,11 @@ import torch
 from mmdet.registry import MODELS
 
 from ...functional import ap_loss
-from .whole_ranking import WholeRankingLoss
+from .ranking_loss import RankingLoss
 
 
 @MODELS.register_module()
-class APLoss(WholeRankingLoss):
+class APLoss(RankingLoss):
     """AP-Loss (Chen et al., CVPR 2019) as an mmdet classification loss.
 
     Ranks every (anchor, class) entry of one call: the anchor's true class is a positive, its other
@@ -14,9 +14,10 @@ class APLoss(WholeRankingLoss):
     label weight 0 are ignored. The value is ``1 - mean interpolated precision`` over the positives;
     backward applies the paper's error-driven update (see :func:`mmdet_losses.functional.ap_loss`).
 
-    The paper ranks ALL entries of the minibatch together. mmdet's stock ``RetinaHead`` calls its
-    ``loss_cls`` once per FPN level, so there this loss ranks within one level at a time; for the
-    paper's whole-minibatch ranking use ``APLossRetinaHead`` or ``APLossSSDHead``.
+    The paper ranks ALL entries of the minibatch together: as any head's ``loss_cls`` (mmdet's
+    stock ``RetinaHead``, ``ATSSHead``, the RPN, ...; docs/any_detector.md lists them) it gets
+    every entry of the head's calls of one training step as ONE ranking, though the head calls it
+    once per FPN level (see ``RankingLoss``).
 
     Under distributed training (``torch.distributed`` initialised with more than one process, as
     ``tools/dist_train.sh`` does) the minibatch is split over the processes. With

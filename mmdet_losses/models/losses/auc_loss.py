@@ -2,17 +2,17 @@ import torch
 from mmdet.registry import MODELS
 
 from ...functional import auc_loss
-from .whole_ranking import WholeRankingLoss
+from .ranking_loss import RankingLoss
 
 
 @MODELS.register_module()
-class AUCLoss(WholeRankingLoss):
+class AUCLoss(RankingLoss):
     """AUC-Loss as an mmdet classification loss: the smoothed fraction of wrongly ordered (positive,
     negative) entry pairs of one ranking, trained by its error-driven update (see
     :func:`mmdet_losses.functional.auc_loss`). The AP-Loss paper's baseline ranking loss (its SSD512
-    VOC07 table); like ``APLoss`` it belongs in a whole-minibatch head::
+    VOC07 table); like ``APLoss`` it ranks every entry of a head's step as one::
 
-        bbox_head=dict(type='APLossSSDHead',
+        bbox_head=dict(type='SigmoidSSDHead',
                        loss_cls=dict(type='AUCLoss', use_sigmoid=True, delta=1.0, loss_weight=1.0))
 
     Args:

@@ -2,22 +2,22 @@ import torch
 from mmdet.registry import MODELS
 
 from ...functional import two_way_loss
-from .whole_ranking import WholeRankingLoss
+from .ranking_loss import RankingLoss
 
 
 @MODELS.register_module()
-class TwoWayLoss(WholeRankingLoss):
+class TwoWayLoss(RankingLoss):
     """Two-way multi-label loss (Kobayashi, CVPR 2023) as an mmdet classification loss: anchors are
     the samples. The sample-wise term lifts each positive anchor's class above its other classes;
     the class-wise term lifts each class's positive anchors above every other anchor (background
     anchors included) in that class. Anchors with label weight 0 are ignored. See
     :func:`mmdet_losses.functional.two_way_loss`.
 
-    The class-wise term compares anchors with each other, so it should see the whole minibatch:
-    use it in ``APLossRetinaHead`` (one ``loss_cls`` call over all levels and images) rather than
-    ``RetinaHead`` (one call per FPN level)::
+    The class-wise term compares anchors with each other, so it sees the whole minibatch: a head's
+    calls of one step (one per FPN level in ``RetinaHead``) are gathered into one (see
+    ``RankingLoss``)::
 
-        bbox_head=dict(type='APLossRetinaHead',
+        bbox_head=dict(type='RetinaHead',
                        loss_cls=dict(type='TwoWayLoss', use_sigmoid=True, T_pos=4.0, T_neg=1.0))
 
     Under distributed training, ``ranking='global'`` (the default) computes the loss over the

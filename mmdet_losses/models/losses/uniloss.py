@@ -2,19 +2,20 @@ import torch
 from mmdet.registry import MODELS
 
 from ...functional import uniloss
-from .whole_ranking import WholeRankingLoss
+from .ranking_loss import RankingLoss
 
 
 @MODELS.register_module()
-class UniLoss(WholeRankingLoss):
+class UniLoss(RankingLoss):
     """UniLoss (Liu, Wang, Deng, ECCV 2020) of detection AP as an mmdet classification loss: the
     (anchor, class) entries get AP-Loss's targets (the positive anchor's class 1, every other entry
     0, label weight 0 ignored), and the loss is minus the interpolated AP of a bounded sample of
     them (see :mod:`mmdet_losses.functional.uniloss`), in [-1, 0].
 
-    Use it in ``APLossRetinaHead`` to sample from the whole minibatch::
+    As a head's ``loss_cls`` it samples from the whole minibatch (the head's calls of one step are
+    gathered into one, see ``RankingLoss``)::
 
-        bbox_head=dict(type='APLossRetinaHead',
+        bbox_head=dict(type='RetinaHead',
                        loss_cls=dict(type='UniLoss', use_sigmoid=True, num_anchors=16, max_positives=32,
                                      max_negatives=2048, loss_weight=8.0))
 
