@@ -3,6 +3,6 @@
 _base_ = './ssd_vgg16_2xb8-160e_voc0712-512.py'
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 model = dict(bbox_head=dict(
-    type='APLossSSDHead',
+    type='SigmoidSSDHead',
     loss_cls=dict(type='APLoss', use_sigmoid=True, delta=1.0, loss_weight=1.0),
     loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0)))

@@ -19,7 +19,7 @@ model = dict(
     backbone=dict(depth=18, base_channels=32, init_cfg=None, frozen_stages=-1, norm_eval=False),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64, start_level=1, num_outs=3),
     bbox_head=dict(
-        type='APLossRetinaHead', num_classes=len(classes), in_channels=64, feat_channels=64,
+        type='RetinaHead', num_classes=len(classes), in_channels=64, feat_channels=64,
         stacked_convs=2,
         anchor_generator=dict(octave_base_scale=4, scales_per_octave=2, ratios=[0.5, 1.0, 2.0],
                               strides=[8, 16, 32]),

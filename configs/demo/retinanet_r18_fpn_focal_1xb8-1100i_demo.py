@@ -1,5 +1,5 @@
-# The focal-loss baseline of retinanet_r18_fpn_aploss_1xb8-1100i_demo.py: the same model, data and
-# schedule, with mmdet's stock RetinaHead and focal loss.
+# The focal-loss baseline of retinanet_r18_fpn_aploss_1xb8-1100i_demo.py: the same model (mmdet's
+# stock RetinaHead), data and schedule, with focal loss.
 _base_ = './retinanet_r18_fpn_aploss_1xb8-1100i_demo.py'
 
 model = dict(bbox_head=dict(

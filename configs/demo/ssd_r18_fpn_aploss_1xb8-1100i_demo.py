@@ -1,10 +1,10 @@
-# APLossSSDHead on the embedded demo data: the demo's ResNet-18 and 3-level FPN (128 px) feeding an
+# SigmoidSSDHead on the embedded demo data: the demo's ResNet-18 and 3-level FPN (128 px) feeding an
 # SSD head with sigmoid class scores, trained with AP-Loss over the whole minibatch. A small,
 # CPU-sized stand-in for configs/aploss/ssd_vgg16_aploss_*.py (whose VGG SSD needs a GPU).
 _base_ = './retinanet_r18_fpn_aploss_1xb8-1100i_demo.py'
 
 model = dict(bbox_head=dict(
-    _delete_=True, type='APLossSSDHead', num_classes=4, in_channels=(64, 64, 64),
+    _delete_=True, type='SigmoidSSDHead', num_classes=4, in_channels=(64, 64, 64),
     anchor_generator=dict(type='SSDAnchorGenerator', scale_major=False, input_size=128,
                           strides=[8, 16, 32], ratios=([2], [2, 3], [2]),
                           min_sizes=[14, 36, 72], max_sizes=[36, 72, 120]),

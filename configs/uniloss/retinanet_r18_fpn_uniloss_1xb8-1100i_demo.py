@@ -5,6 +5,6 @@
 _base_ = '../demo/retinanet_r18_fpn_focal_1xb8-1100i_demo.py'
 
 model = dict(bbox_head=dict(
-    type='APLossRetinaHead',
+    type='RetinaHead',
     loss_cls=dict(_delete_=True, type='UniLoss', use_sigmoid=True, num_anchors=16, max_positives=32,
                   max_negatives=2048, loss_weight=8.0)))

@@ -68,8 +68,8 @@ def test_uniloss_module_is_minus_an_interpolated_ap():
 
 @pytest.mark.parametrize('head_type, loss_cls', [
     ('RetinaHead', dict(type='AnchorLoss', use_sigmoid=True)),
-    ('APLossRetinaHead', dict(type='TwoWayLoss', use_sigmoid=True)),
-    ('APLossRetinaHead', dict(type='UniLoss', use_sigmoid=True)),
+    ('RetinaHead', dict(type='TwoWayLoss', use_sigmoid=True)),
+    ('RetinaHead', dict(type='UniLoss', use_sigmoid=True)),
 ], ids=['anchor_loss', 'two_way', 'uniloss'])
 def test_a_retina_head_trains_one_step(retina_head_cfg, detection_batch, head_type, loss_cls):
     torch.manual_seed(0)
@@ -77,6 +77,10 @@ def test_a_retina_head_trains_one_step(retina_head_cfg, detection_batch, head_ty
     feats, samples = detection_batch(TWO_IMAGES + [([], [])])
     optimizer = torch.optim.SGD(head.parameters(), lr=0.01)
     losses = head.loss(feats, copy.deepcopy(samples))
+    # mmdet's per-level box losses; a ranking loss_cls is one ranking of all levels and images.
+    assert isinstance(losses['loss_bbox'], list) and len(losses['loss_bbox']) == 2
+    ranking = loss_cls['type'] != 'AnchorLoss'
+    assert isinstance(losses['loss_cls'], torch.Tensor if ranking else list)
     total = sum(sum(value) if isinstance(value, list) else value for value in losses.values())
     assert torch.isfinite(total)
     optimizer.zero_grad()

@@ -16,7 +16,9 @@ model = dict(
     backbone=dict(style='caffe', frozen_stages=1, norm_cfg=dict(type='BN', requires_grad=False), norm_eval=True,
                   init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://detectron2/resnet50_caffe')),
     bbox_head=dict(
-        type='APLossRetinaHead',
+        # mmdet's stock RetinaHead: with mmdet_losses imported, its APLoss ranks all FPN levels and
+        # images of a step as one.
+        type='RetinaHead',
         # 3 ratios x 2 scales (2^0, 2^(1/2)) of octave base 4 on P3-P7 (lib/config.py, anchors.py).
         anchor_generator=dict(octave_base_scale=4, scales_per_octave=2, ratios=[0.5, 1.0, 2.0]),
         # Targets divided by (0.1, 0.1, 0.2, 0.2) (lib/model/aploss.py). The official coder adds 1
