@@ -1,0 +1,132 @@
+"""Run by torchrun in tests/distributed/test_detector_ddp.py: a tiny detector with ranking losses
+in mmdet's stock heads (RetinaNet, Faster R-CNN with APLoss in the RPN and the RoI head, YOLOX)
+or ATSS with RankSortATSSHead, under DistributedDataParallel (gloo, CPU): each process trains on
+its own images of one minibatch and saves the parameter gradients after backward to
+OUT/rank<r>.pt. The test builds the same model in one process on the whole minibatch
+(``build_model``, ``minibatch``).
+
+For the gradients to be those of one process, everything but the ranking must not depend on how
+the minibatch is split: BN is frozen, samplers are removed (PseudoSampler), every image has the
+same box layout (mmdet's stock heads normalise their box losses by this process's positive
+count) and the RPN gives every image as many proposals."""
+import sys
+
+import torch
+import torch.distributed as dist
+
+IMAGES = 4
+SIZE = 64
+BOXES = torch.tensor([[4.0, 6.0, 30.0, 34.0], [28.0, 20.0, 60.0, 58.0], [10.0, 36.0, 40.0, 62.0]])
+BACKBONE = dict(type='ResNet', depth=18, base_channels=8, num_stages=4, out_indices=(1, 2, 3),
+                # BN in eval mode: batch statistics would differ between a split and a whole minibatch.
+                norm_cfg=dict(type='BN', requires_grad=True), norm_eval=True, style='pytorch')
+NECK = dict(type='FPN', in_channels=[16, 32, 64], out_channels=16, num_outs=3)
+MAX_IOU = dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4, min_pos_iou=0, ignore_iof_thr=-1)
+ANCHORS = dict(type='AnchorGenerator', octave_base_scale=4, scales_per_octave=2, ratios=[0.5, 1.0, 2.0],
+               strides=[8, 16, 32])
+CODER = dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4, target_stds=[1.0] * 4)
+AP_LOSS = dict(type='APLoss', use_sigmoid=True)
+
+RETINANET = dict(
+    type='RetinaNet', backbone=BACKBONE, neck=NECK,
+    bbox_head=dict(type='RetinaHead', num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1,
+                   anchor_generator=ANCHORS, bbox_coder=CODER, loss_cls=AP_LOSS,
+                   loss_bbox=dict(type='SmoothL1Loss', beta=0.11, loss_weight=1.0)),
+    train_cfg=dict(assigner=MAX_IOU, sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1,
+                   debug=False))
+
+FASTER_RCNN = dict(
+    type='FasterRCNN', backbone=BACKBONE, neck=NECK,
+    rpn_head=dict(type='RPNHead', in_channels=16, feat_channels=16,
+                  anchor_generator=dict(type='AnchorGenerator', scales=[4], ratios=[0.5, 1.0, 2.0],
+                                        strides=[8, 16, 32]),
+                  bbox_coder=CODER, loss_cls=AP_LOSS, loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
+    roi_head=dict(
+        type='StandardRoIHead',
+        bbox_roi_extractor=dict(type='SingleRoIExtractor', out_channels=16, featmap_strides=[8, 16, 32],
+                                roi_layer=dict(type='RoIAlign', output_size=4, sampling_ratio=0)),
+        bbox_head=dict(type='Shared2FCBBoxHead', in_channels=16, fc_out_channels=32, roi_feat_size=4,
+                       num_classes=3, bbox_coder=dict(CODER, target_stds=[0.1, 0.1, 0.2, 0.2]),
+                       reg_class_agnostic=False, loss_cls=AP_LOSS, loss_bbox=dict(type='L1Loss', loss_weight=1.0))),
+    train_cfg=dict(
+        rpn=dict(assigner=dict(MAX_IOU, neg_iou_thr=0.3, pos_iou_thr=0.7, min_pos_iou=0.3),
+                 sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1, debug=False),
+        # No suppression and a fixed count: every image gets 40 proposals, so the RoI head's box
+        # loss (normalised by this process's RoI count) does not depend on the split.
+        rpn_proposal=dict(nms_pre=200, max_per_img=40, nms=dict(type='nms', iou_threshold=1.0), min_bbox_size=0),
+        rcnn=dict(assigner=dict(MAX_IOU, neg_iou_thr=0.5, pos_iou_thr=0.5, min_pos_iou=0.5),
+                  sampler=dict(type='PseudoSampler'), pos_weight=-1, debug=False)),
+    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=40, nms=dict(type='nms', iou_threshold=0.7), min_bbox_size=0),
+                  rcnn=dict(score_thr=0.05, nms=dict(type='nms', iou_threshold=0.5), max_per_img=20)))
+
+RANK_SORT_ATSS = dict(
+    type='ATSS', backbone=BACKBONE, neck=NECK,
+    bbox_head=dict(type='RankSortATSSHead', num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1,
+                   norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+                   anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4,
+                                         scales_per_octave=3, strides=[8, 16, 32]),
+                   bbox_coder=dict(CODER, target_stds=[0.1, 0.1, 0.2, 0.2]),
+                   loss_cls=dict(type='RankSortLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss')),
+    train_cfg=dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1, pos_weight=-1))
+
+YOLOX = dict(
+    type='YOLOX', backbone=BACKBONE, neck=NECK,
+    # GroupNorm in the head: per image, like frozen BN.
+    bbox_head=dict(type='YOLOXHead', num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1,
+                   strides=(8, 16, 32), norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+                   loss_cls=AP_LOSS),
+    train_cfg=dict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)))
+
+DETECTORS = dict(retinanet=RETINANET, faster_rcnn=FASTER_RCNN, rank_sort_atss=RANK_SORT_ATSS, yolox=YOLOX)
+
+
+def build_model(detector):
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import ConfigDict
+
+    import mmdet_losses  # noqa: F401  (registers the modules)
+    register_all_modules()
+    torch.manual_seed(0)
+    return MODELS.build(ConfigDict(DETECTORS[detector])).train()
+
+
+def minibatch(indices, detector):
+    """Images (len(indices), 3, SIZE, SIZE) and their data samples: every image has the boxes
+    BOXES with labels of its own. For YOLOX the images from the middle of the minibatch on have no
+    object, so that one process has no positive: it calls no loss_cls and still takes part in the
+    step's ranking."""
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    images, samples = [], []
+    for k in indices:
+        generator = torch.Generator().manual_seed(k)
+        images.append(torch.randn(3, SIZE, SIZE, generator=generator))
+        sample = DetDataSample(metainfo=dict(img_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE), scale_factor=(1.0, 1.0),
+                                             batch_input_shape=(SIZE, SIZE)))
+        boxes = BOXES[:0] if detector == 'yolox' and k >= IMAGES // 2 else BOXES
+        sample.gt_instances = InstanceData(bboxes=boxes.clone(), labels=(torch.arange(len(boxes)) + k) % 3)
+        samples.append(sample)
+    return torch.stack(images), samples
+
+
+def gradients(model, images, samples):
+    losses = model(images, samples, mode='loss')
+    total = sum(value if torch.is_tensor(value) else sum(value) for key, value in losses.items() if 'loss' in key)
+    total.backward()
+    return {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+def main(out, detector):
+    dist.init_process_group('gloo')
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    model = torch.nn.parallel.DistributedDataParallel(build_model(detector))
+    share = IMAGES // world_size
+    images, samples = minibatch(range(rank * share, (rank + 1) * share), detector)
+    grads = gradients(model, images, samples)
+    torch.save({name.removeprefix('module.'): g for name, g in grads.items()}, f'{out}/rank{rank}.pt')
+    dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    main(*sys.argv[1:3])
