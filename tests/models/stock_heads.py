@@ -61,11 +61,8 @@ def build_head(name: str, loss_cls: dict = None, seed: int = 0):
     return MODELS.build(head_config(name, loss_cls)).train()
 
 
-def step_inputs(name: str, head, images: int = 2, seed: int = 0, boxes=None):
-    """(feats, data samples) of ``images`` generated images: image k has k + 1 boxes (or
-    ``boxes[k]`` boxes)."""
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
+def step_inputs(name: str, head, images: int = 2, seed: int = 0):
+    """(feats, data samples) for ``head``: ``images`` generated images of the head's size."""
     size = CONFIGS[name][1]
     generator = torch.Generator().manual_seed(seed)
     generators = [getattr(head, attr) for attr in ('prior_generator', 'square_anchor_generator')
@@ -73,19 +70,24 @@ def step_inputs(name: str, head, images: int = 2, seed: int = 0, boxes=None):
     strides = [s[0] if isinstance(s, (tuple, list)) else s for s in generators[0].strides]
     feats = [torch.randn(images, head.in_channels, math.ceil(size / s), math.ceil(size / s), generator=generator)
              for s in strides]
+    # The RPN has one class, object, as TwoStageDetector.loss gives it.
+    return feats, data_samples(size, images, generator, classes=1 if name == 'RPNHead' else 3)
+
+
+def data_samples(size: int, images: int, generator: torch.Generator, classes: int = 3) -> list:
+    """Data samples of ``images`` images of ``size`` x ``size``: image k has k + 1 random boxes."""
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
     samples = []
     for k in range(images):
-        count = k + 1 if boxes is None else boxes[k]
-        corner = torch.rand(count, 2, generator=generator) * size / 2
-        side = size / 8 + torch.rand(count, 2, generator=generator) * size / 3
+        corner = torch.rand(k + 1, 2, generator=generator) * size / 2
+        side = size / 8 + torch.rand(k + 1, 2, generator=generator) * size / 3
         sample = DetDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size),
                                              batch_input_shape=(size, size), scale_factor=(1.0, 1.0)))
-        labels = torch.randint(0, 3, (count,), generator=generator)
-        if name == 'RPNHead':
-            labels.zero_()  # one class, object, as TwoStageDetector.loss gives the RPN
-        sample.gt_instances = InstanceData(bboxes=torch.cat([corner, corner + side], 1), labels=labels)
+        sample.gt_instances = InstanceData(bboxes=torch.cat([corner, corner + side], 1),
+                                           labels=torch.randint(0, classes, (k + 1,), generator=generator))
         samples.append(sample)
-    return feats, samples
+    return samples
 
 
 def total_loss(losses: dict) -> torch.Tensor:

@@ -271,3 +271,38 @@ def test_dense_heads_keep_per_class_scores_in_predict(retina_head_cfg, detection
     feats, samples = detection_batch([([[4.0, 4.0, 36.0, 40.0]], [1])])
     result = head.predict(feats, samples)[0]
     assert result.labels.max() < 3 and ((result.scores > 0) & (result.scores < 1)).all()
+
+
+def test_roi_activation_keeps_every_class_where_cascade_drops_the_last_column(roi_head):
+    """Cascade R-CNN's ``refine_bboxes`` and its predict take ``get_activation(...)[:, :-1]``."""
+    cls_score = torch.tensor([[-4.0, -4.0, 5.0], [3.0, -4.0, -4.0]])
+    scores = roi_head.loss_cls.get_activation(cls_score)
+    torch.testing.assert_close(scores[:, :-1], cls_score.sigmoid())
+    assert scores[:, :-1].argmax(1).tolist() == [2, 0]
+
+
+@pytest.mark.slow  # trains
+def test_cascade_rcnn_trains_and_predicts_with_ranking_losses():
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    model_cfg = stock_heads.mmdet_config('cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py').model
+    model_cfg.backbone.update(depth=18, init_cfg=None)
+    model_cfg.neck.in_channels = [64, 128, 256, 512]
+    model_cfg.rpn_head.loss_cls = AP_LOSS
+    for stage in model_cfg.roi_head.bbox_head:
+        stage.update(num_classes=3)
+        stage['loss_cls'] = AP_LOSS
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg).train()
+    generator = torch.Generator().manual_seed(0)
+    samples = stock_heads.data_samples(256, 2, generator)
+    images = torch.randn(2, 3, 256, 256, generator=generator)
+    losses = model.loss(images, samples)
+    for stage in range(3):
+        assert losses[f's{stage}.loss_cls'].dim() == 0 and model.roi_head.bbox_head[stage].fc_cls.out_features == 3
+    stock_heads.total_loss(losses).backward()
+    assert model.roi_head.bbox_head[2].fc_cls.weight.grad.abs().max() > 0
+    model.eval()
+    with torch.no_grad():
+        result = model.predict(images, samples)[0].pred_instances
+    assert len(result.scores) and ((result.scores >= 0) & (result.scores <= 1)).all() and result.labels.max() < 3
