@@ -71,6 +71,20 @@ def leaf_datasets(dataset):
 SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_harmonic_1xb8-1100i_demo.py',
            'aploss/retinanet_r101_fpn_aploss_8xb2-100e_coco-512_test-dev.py',
            'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py']  # its baseline: test_rank_sort_follows_the_authors
+# mmdet's own configs with a ranking loss as loss_cls, and the config of mmdet each one swaps the loss of
+# (test_any_detector_swaps_only_the_loss; tests/configs/test_any_detector_configs.py trains them).
+ANY_DETECTOR = {
+    'any_detector/retinanet_r50_fpn_aploss_1x_coco.py': MMDET_RETINANET_COCO,
+    'any_detector/atss_r50_fpn_aploss_1x_coco.py': 'mmdet::atss/atss_r50_fpn_1x_coco.py',
+    'any_detector/atss_r50_fpn_ranksort_1x_coco.py': 'mmdet::atss/atss_r50_fpn_1x_coco.py',
+    'any_detector/fcos_r50-caffe_fpn_gn-head_aploss_1x_coco.py': 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+    'any_detector/gfl_r50_fpn_aploss_1x_coco.py': 'mmdet::gfl/gfl_r50_fpn_1x_coco.py',
+    'any_detector/gfl_r50_fpn_ranksort_1x_coco.py': 'mmdet::gfl/gfl_r50_fpn_1x_coco.py',
+    'any_detector/rtmdet_tiny_ranksort_8xb32-300e_coco.py': 'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+    'any_detector/faster-rcnn_r50_fpn_aploss_1x_coco.py': 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+    'any_detector/faster-rcnn_r50_fpn_ranksort_1x_coco.py': 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+    'any_detector/mask-rcnn_r50_fpn_aploss_1x_coco.py': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+}
 
 
 def load(name, tmp_path):
@@ -83,8 +97,9 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 44
+    assert len(SHIPPED) == 54
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
+    covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
 
 
@@ -96,7 +111,7 @@ def test_builds_its_model_and_names_complete_datasets(path):
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         for dataset in leaf_datasets(cfg[split]['dataset']):
             assert dataset.get('ann_file') and dataset.get('data_root') and dataset.get('pipeline'), dataset
-    if 'aploss' in path.name:
+    if 'aploss' in path.name and path.parent.name != 'any_detector':
         # mmdet's RetinaHead and SigmoidSSDHead rank all levels and images of a step as one.
         assert cfg.model.bbox_head.type in ('RetinaHead', 'SigmoidSSDHead')
         assert cfg.model.bbox_head.loss_cls.type == 'APLoss'
@@ -111,7 +126,8 @@ def test_builds_its_model_and_names_complete_datasets(path):
     family = path.parent.name
     if family in FAMILY_LOSS:
         assert cfg.model.bbox_head.loss_cls.type == FAMILY_LOSS[family]
-    assert cfg.model.bbox_head.type != 'SSDHead', 'mmdet 3.3.0 SSDHead cannot predict: ConfigurableSSDHead'
+    if 'bbox_head' in cfg.model:
+        assert cfg.model.bbox_head.type != 'SSDHead', 'mmdet 3.3.0 SSDHead cannot predict: ConfigurableSSDHead'
     assert cfg.auto_scale_lr.base_batch_size > 0
 
 
@@ -201,7 +217,7 @@ def test_rank_sort_follows_the_authors(tmp_path):
     configs/ranksort_loss/ranksort_atss_r50_fpn_1x_coco.py, and otherwise mmdet's ATSS R50 1x."""
     cfg = load('rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', tmp_path)
     head = cfg.model.bbox_head
-    assert head.type == 'RankSortATSSHead' and 'loss_centerness' not in head
+    assert head.type == 'ValueBalancedATSSHead' and 'loss_centerness' not in head
     assert head.loss_cls == dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0)
     assert head.loss_bbox == dict(type='GIoULoss', loss_weight=1.0)
     assert head.anchor_generator == dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4,
@@ -218,6 +234,29 @@ def test_rank_sort_follows_the_authors(tmp_path):
             del config['train_dataloader'][key]
         config.pop('custom_imports', None)
         config.pop('auto_scale_lr')
+    assert ours == theirs
+
+
+# The losses of configs/any_detector/ with their papers' delta: AP-Loss 1.0, Rank & Sort 0.5.
+ANY_DETECTOR_LOSSES = dict(aploss=dict(type='APLoss', use_sigmoid=True, delta=1.0, loss_weight=1.0),
+                           ranksort=dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0))
+
+
+def swapped_heads(model):
+    """The heads of a model config whose loss_cls configs/any_detector/ swaps."""
+    return [model['rpn_head'], model['roi_head']['bbox_head']] if 'rpn_head' in model else [model['bbox_head']]
+
+
+@pytest.mark.parametrize('ours, mmdet_config', ANY_DETECTOR.items(), ids=list(ANY_DETECTOR))
+def test_any_detector_swaps_only_the_loss(ours, mmdet_config, tmp_path):
+    """mmdet's config but for loss_cls (of the RPN and the RoI box head in a two-stage detector)
+    and the import of mmdet_losses."""
+    loss = ANY_DETECTOR_LOSSES['aploss' if '_aploss_' in ours else 'ranksort']
+    ours, theirs = plain(load(ours, tmp_path).to_dict()), plain(load(mmdet_config, tmp_path).to_dict())
+    assert ours.pop('custom_imports') == dict(imports=['mmdet_losses'], allow_failed_imports=False)
+    for head, stock_head in zip(swapped_heads(ours['model']), swapped_heads(theirs['model'])):
+        assert head.pop('loss_cls') == loss
+        stock_head.pop('loss_cls')
     assert ours == theirs
 
 

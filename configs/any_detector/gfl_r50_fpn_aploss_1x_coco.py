@@ -1,0 +1,9 @@
+# GFL R50-FPN 1x on COCO with AP-Loss (Chen et al., "Towards Accurate One-Stage Object Detection with
+# AP-Loss", CVPR 2019) as loss_cls in place of quality focal loss: the stock GFLHead ranks all FPN
+# levels and images of a step as one (AP-Loss uses the labels, not the IoU quality). Everything else
+# is mmdet's config.
+_base_ = 'mmdet::gfl/gfl_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
+
+model = dict(bbox_head=dict(
+    loss_cls=dict(_delete_=True, type='APLoss', use_sigmoid=True, delta=1.0, loss_weight=1.0)))
