@@ -1,5 +1,5 @@
 # RS-ATSS on the embedded demo data: the demo's small backbone, neck, data and schedule
-# (../demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py) with RankSortATSSHead and the authors' anchors
+# (../demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py) with ValueBalancedATSSHead and the authors' anchors
 # (3 scales, ratio 1) and ATSS assignment; compared with atss_r18_fpn_1xb8-1100i_demo.py by
 # `make demo-rank-sort`.
 _base_ = '../demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py'
@@ -8,7 +8,7 @@ model = dict(
     type='ATSS',
     bbox_head=dict(
         _delete_=True,
-        type='RankSortATSSHead',
+        type='ValueBalancedATSSHead',
         num_classes=4,
         in_channels=64,
         stacked_convs=2,

@@ -4,7 +4,7 @@
 # 1x, except
 # - the head: no centerness branch, Rank & Sort loss over every (anchor, class) entry of the
 #   minibatch with IoU sorting targets, GIoU box loss weighted by each positive's top class score,
-#   the value-based balance of the two (RankSortATSSHead);
+#   the value-based balance of the two (ValueBalancedATSSHead);
 # - anchors: 3 scales per location (octave_base_scale 4, scales_per_octave 3, ratio 1) instead of
 #   ATSS's one (8, 1);
 # - 16 images per step as 4 GPUs x 4 images, lr 0.008 (ATSS: 8 x 2, lr 0.01).
@@ -16,7 +16,7 @@ custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 
 model = dict(bbox_head=dict(
     _delete_=True,
-    type='RankSortATSSHead',
+    type='ValueBalancedATSSHead',
     num_classes=80,
     in_channels=256,
     stacked_convs=4,

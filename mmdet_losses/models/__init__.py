@@ -3,7 +3,7 @@ mmdet's heads rank their calls of a ranking loss as one (ranking_heads.py) and l
 loader read mmengine's checkpoints (checkpoints.py)."""
 from .checkpoints import allow_mmengine_checkpoints
 from .heads import (APLossRetinaHead, APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead,
-                    HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead)
+                    HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead, ValueBalancedATSSHead)
 from .losses import AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, TwoWayLoss, UniLoss
 from .ranking_heads import RANKING_HEADS, RankingCalls, ranking_calls, register_ranking_head
 
@@ -11,5 +11,5 @@ allow_mmengine_checkpoints()
 
 __all__ = ['AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead', 'ConfigurableSSDHead',
            'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RANKING_HEADS', 'RankingCalls',
-           'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SigmoidSSDHead', 'TwoWayLoss', 'UniLoss',
+           'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SigmoidSSDHead', 'TwoWayLoss', 'UniLoss', 'ValueBalancedATSSHead',
            'ranking_calls', 'register_ranking_head']

@@ -153,6 +153,9 @@ def _adopt_ranking_loss(module: nn.Module, name: str, submodule: nn.Module) -> N
     """torch's module registration hook: a ranking loss assigned to an mmdet head."""
     if not isinstance(submodule, RankingLoss) or not isinstance(module, HEAD_BASES):
         return None
+    if submodule.owning_head == id(module):
+        return None  # registered again (mmengine's revert_sync_batchnorm re-adds every child)
+    submodule.owning_head = id(module)
     head = type(module).__name__
     if name != 'loss_cls':
         raise ValueError(f'{head}.{name}: a ranking loss ({type(submodule).__name__}) can only be a head\'s '
@@ -163,7 +166,7 @@ def _adopt_ranking_loss(module: nn.Module, name: str, submodule: nn.Module) -> N
     if isinstance(submodule, RankSortLoss) and not calls.passes_quality:
         warnings.warn(f'{head} passes labels without a quality to RankSortLoss: every positive\'s sorting '
                       'target is 1, so the sorting loss is 0 and only the ranking part trains. Heads that '
-                      'pass a quality: GFLHead, TOODHead, RTMDetHead, VFNetHead, YOLOXHead, RankSortATSSHead',
+                      'pass a quality: GFLHead, TOODHead, RTMDetHead, VFNetHead, YOLOXHead, ValueBalancedATSSHead',
                       stacklevel=2)
     if calls.method is not None and not hasattr(type(module), 'gathering_base'):
         module.__class__ = gathering_head(type(module), calls.method, calls.key)

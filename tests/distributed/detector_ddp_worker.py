@@ -1,6 +1,6 @@
 """Run by torchrun in tests/distributed/test_detector_ddp.py: a tiny detector with ranking losses
 in mmdet's stock heads (RetinaNet, Faster R-CNN with APLoss in the RPN and the RoI head, YOLOX)
-or ATSS with RankSortATSSHead, under DistributedDataParallel (gloo, CPU): each process trains on
+or ATSS with ValueBalancedATSSHead, under DistributedDataParallel (gloo, CPU): each process trains on
 its own images of one minibatch and saves the parameter gradients after backward to
 OUT/rank<r>.pt. The test builds the same model in one process on the whole minibatch
 (``build_model``, ``minibatch``).
@@ -61,7 +61,7 @@ FASTER_RCNN = dict(
 
 RANK_SORT_ATSS = dict(
     type='ATSS', backbone=BACKBONE, neck=NECK,
-    bbox_head=dict(type='RankSortATSSHead', num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1,
+    bbox_head=dict(type='ValueBalancedATSSHead', num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1,
                    norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
                    anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4,
                                          scales_per_octave=3, strides=[8, 16, 32]),

@@ -1,5 +1,5 @@
 """Detectors with ranking losses in mmdet's stock heads (RetinaNet; Faster R-CNN with APLoss in the
-RPN and the RoI head; YOLOX, with one process that has no object) and ATSS with RankSortATSSHead
+RPN and the RoI head; YOLOX, with one process that has no object) and ATSS with ValueBalancedATSSHead
 under DistributedDataParallel on 2 CPU processes: after backward, the averaged parameter gradients
 equal those of one process on the whole minibatch."""
 import importlib.util

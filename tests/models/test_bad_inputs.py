@@ -162,8 +162,8 @@ def heads(retina_head_cfg, ssd_head_cfg):
         'HarmonicRetinaHead': retina_head_cfg(type='HarmonicRetinaHead'),
         'HarmonicSSDHead': ssd_head_cfg('HarmonicSSDHead'),
         'ConfigurableSSDHead': ssd_head_cfg('ConfigurableSSDHead'),
-        'RankSortATSSHead': retina_head_cfg(
-            type='RankSortATSSHead', norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+        'ValueBalancedATSSHead': retina_head_cfg(
+            type='ValueBalancedATSSHead', norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
             anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4, scales_per_octave=3,
                                   strides=[8, 16]),
             loss_cls=dict(type='RankSortLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss'),
@@ -171,7 +171,7 @@ def heads(retina_head_cfg, ssd_head_cfg):
     }
 
 
-HEADS = ['HarmonicRetinaHead', 'HarmonicSSDHead', 'ConfigurableSSDHead', 'RankSortATSSHead']
+HEADS = ['HarmonicRetinaHead', 'HarmonicSSDHead', 'ConfigurableSSDHead', 'ValueBalancedATSSHead']
 
 
 @pytest.mark.parametrize('name', HEADS)

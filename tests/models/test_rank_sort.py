@@ -1,4 +1,4 @@
-"""RankSortLoss and RankSortATSSHead: the loss against the functional one on mmdet's labels, the head
+"""RankSortLoss and ValueBalancedATSSHead (RS-ATSS with it): the loss against the functional one on mmdet's labels, the head
 against an anchor-by-anchor reference of the paper's RS-ATSS training step (Oksuz et al., ICCV
 2021)."""
 import math
@@ -20,7 +20,7 @@ TWO_IMAGES = [([[4.0, 4.0, 36.0, 40.0]], [1]),
 
 def head_cfg(**overrides):
     cfg = dict(
-        type='RankSortATSSHead', num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1,
+        type='ValueBalancedATSSHead', num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1,
         norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
         anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4, scales_per_octave=3,
                               strides=[8, 16]),
@@ -94,10 +94,8 @@ def test_bad_arguments_raise_clear_errors():
         MODELS.build(dict(type='RankSortLoss', use_sigmoid=True, delta=0))
     with pytest.raises(ValueError, match='RankSortLoss: min_quality must be in \\(0, 1\\], got 0'):
         MODELS.build(dict(type='RankSortLoss', use_sigmoid=True, min_quality=0))
-    with pytest.raises(ValueError, match='RankSortATSSHead: loss_centerness is not used'):
+    with pytest.raises(ValueError, match='ValueBalancedATSSHead: loss_centerness is not used'):
         MODELS.build(head_cfg(loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True)))
-    with pytest.raises(ValueError, match='RankSortATSSHead: loss_cls must be a RankSortLoss, got FocalLoss'):
-        MODELS.build(head_cfg(loss_cls=dict(type='FocalLoss', use_sigmoid=True)))
 
 
 def anchor_by_anchor_reference(head, cls_scores, bbox_preds, samples):
@@ -194,3 +192,19 @@ def test_minibatch_without_any_positive_and_prediction(detection_batch):
     assert all(p.grad is None or not p.grad.any() for p in head.parameters())
     results = head.predict(feats, samples)
     assert len(results) == 2 and results[0].bboxes.shape[1] == 4 and len(results[0]) == 20
+
+
+def test_the_old_name_and_other_quality_losses(detection_batch):
+    """RankSortATSSHead (older configs) is the same head; a per-entry quality loss (mmdet's
+    QualityFocalLoss) trains in it too, logged as loss_cls and averaged over the positives."""
+    feats, samples = detection_batch(TWO_IMAGES)
+    torch.manual_seed(0)
+    head = MODELS.build(head_cfg())
+    torch.manual_seed(0)
+    alias = MODELS.build(head_cfg(type='RankSortATSSHead'))
+    for name, value in head.loss(feats, samples).items():
+        torch.testing.assert_close(alias.loss(feats, samples)[name], value)
+    quality = MODELS.build(head_cfg(loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0)))
+    losses = quality.loss(feats, samples)
+    assert losses.keys() == {'loss_cls', 'loss_bbox'} and losses['loss_cls'] > 0
+    torch.testing.assert_close(losses['loss_bbox'], losses['loss_cls'])  # the value-based balance

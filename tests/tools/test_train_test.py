@@ -64,7 +64,7 @@ ONE_RANKING = {'demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'two_way/retinanet_
     ('anchor_loss/retinanet_r18_fpn_anchor-loss_1xb8-1100i_demo.py', 'RetinaHead'),
     ('two_way/retinanet_r18_fpn_two-way_1xb8-1100i_demo.py', 'RetinaHead'),
     ('uniloss/retinanet_r18_fpn_uniloss_1xb8-1100i_demo.py', 'RetinaHead'),
-    ('rank_sort/rs_atss_r18_fpn_1xb8-1100i_demo.py', 'RankSortATSSHead'),
+    ('rank_sort/rs_atss_r18_fpn_1xb8-1100i_demo.py', 'ValueBalancedATSSHead'),
     ('rank_sort/atss_r18_fpn_1xb8-1100i_demo.py', 'ATSSHead'),
 ])
 def test_each_head_trains_and_evaluates(load_tool, demo_workspace, config, head):
@@ -75,7 +75,7 @@ def test_each_head_trains_and_evaluates(load_tool, demo_workspace, config, head)
                                       'default_hooks.checkpoint.interval=1', 'train_dataloader.batch_size=4'])
     assert runner.iter == 1 and type(runner.model.bbox_head).__name__ == head
     # The stock head gathers its per-level calls of a ranking loss_cls into one ranking of all
-    # levels and images (it keeps its name); RankSortATSSHead ranks once itself.
+    # levels and images (it keeps its name); ValueBalancedATSSHead ranks once itself.
     assert hasattr(type(runner.model.bbox_head), 'gathering_base') == (name in ONE_RANKING)
     metrics = load_tool('test').main([config, 'work/iter_1.pth', '--work-dir', 'eval'])
     assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0, metrics

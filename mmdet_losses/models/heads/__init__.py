@@ -3,8 +3,9 @@ from .configurable_ssd_head import ConfigurableSSDHead
 from .harmonic import HarmonicLossMixin
 from .harmonic_retina_head import HarmonicRetinaHead
 from .harmonic_ssd_head import HarmonicSSDHead
-from .rank_sort_atss_head import RankSortATSSHead
 from .sigmoid_ssd_head import APLossSSDHead, SigmoidSSDHead
+from .value_balanced_atss_head import RankSortATSSHead, ValueBalancedATSSHead
 
 __all__ = ['APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
-           'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'SigmoidSSDHead']
+           'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'SigmoidSSDHead',
+           'ValueBalancedATSSHead']

@@ -62,6 +62,7 @@ class RankingLoss(nn.Module):
         # Set by the owning head (ranking_heads.py): TOOD passes probabilities; RoI heads read the
         # custom_* hooks.
         self.takes_probabilities = False
+        self.owning_head = None  # id() of the head that adopted this loss
         self.custom_cls_channels = self.custom_activation = self.custom_accuracy = False
         self._gathered: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None
 

@@ -8,28 +8,33 @@ from mmdet.structures.bbox import bbox_overlaps
 from mmdet.utils import ConfigType, InstanceList, OptInstanceList, reduce_mean
 from torch import Tensor
 
+from ..losses import RankSortLoss
 from ..ranking_heads import RankingCalls, register_ranking_head
 from .checks import check_predictions
 
 
 @register_ranking_head(calls=RankingCalls(method=None, passes_quality=True))
 @MODELS.register_module()
-class RankSortATSSHead(ATSSHead):
-    """ATSS head trained with the Rank & Sort loss (Oksuz et al., ICCV 2021: "RS-ATSS").
+class ValueBalancedATSSHead(ATSSHead):
+    """ATSS head without centerness whose classification targets carry each positive's IoU and
+    whose box loss is balanced against the classification loss by value: the head of the Rank &
+    Sort paper's RS-ATSS (Oksuz et al., ICCV 2021, sec. 4 and 5), with ``RankSortLoss``.
 
-    As the paper's RS-ATSS, it is mmdet's ``ATSSHead`` without the centerness branch (RS ranks the
-    positives by their localisation quality instead), and one loss call covers every FPN level and
-    every image of the minibatch:
+    It is mmdet's ``ATSSHead`` without the centerness branch (RS ranks the positives by their
+    localisation quality instead), and one loss call covers every FPN level and every image of the
+    minibatch:
 
-    - classification: ``loss_cls`` (``RankSortLoss``) over every (anchor, class) entry, each
-      positive's sorting target the IoU of its decoded predicted box (detached) with its ground
-      truth; logged as ``loss_rank`` and ``loss_sort``;
+    - classification: ``loss_cls`` over every (anchor, class) entry with the target
+      ``(labels, quality)``, each positive's quality the IoU of its decoded predicted box
+      (detached) with its ground truth. ``RankSortLoss`` (the paper's) is logged as ``loss_rank``
+      and ``loss_sort``; another loss that takes such targets (mmdet's ``QualityFocalLoss``, say)
+      as ``loss_cls``, averaged over the positives;
     - box: ``loss_bbox`` (GIoU) on the positives' decoded boxes, each weighted by the positive's
       detached top class score (the highest sigmoid score over the classes) and normalised by the
       sum of these weights;
     - the paper's value-based balance: the box loss is multiplied by
       ``(loss_rank + loss_sort) / loss_bbox``, both detached, every iteration: no weight to tune,
-      and the logged ``loss_bbox`` equals ``loss_rank + loss_sort``.
+      and the logged ``loss_bbox`` equals the classification loss.
 
     Under distributed training the ranking spans the images of every process (``RankSortLoss``'s
     default ``ranking='global'``) and the box loss's normaliser and balance are means over the
@@ -37,7 +42,7 @@ class RankSortATSSHead(ATSSHead):
 
     Config (the rest as ``ATSSHead``)::
 
-        bbox_head=dict(type='RankSortATSSHead', num_classes=80, in_channels=256, feat_channels=256,
+        bbox_head=dict(type='ValueBalancedATSSHead', num_classes=80, in_channels=256, feat_channels=256,
                        anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4,
                                              scales_per_octave=3, strides=[8, 16, 32, 64, 128]),
                        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0],
@@ -50,12 +55,10 @@ class RankSortATSSHead(ATSSHead):
                  loss_cls: ConfigType = dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0),
                  loss_bbox: ConfigType = dict(type='GIoULoss', loss_weight=1.0), **kwargs) -> None:
         if 'loss_centerness' in kwargs:
-            raise ValueError('RankSortATSSHead: loss_centerness is not used: the head has no centerness '
-                             'branch (Rank & Sort ranks the positives by their IoU instead)')
+            raise ValueError(f'{type(self).__name__}: loss_centerness is not used: the head has no centerness '
+                             'branch (its classification targets carry the IoU instead)')
         super().__init__(num_classes, in_channels, loss_cls=loss_cls, loss_bbox=loss_bbox,
                          reg_decoded_bbox=True, **kwargs)
-        if not hasattr(self.loss_cls, 'ranking_and_sorting'):
-            raise ValueError(f'RankSortATSSHead: loss_cls must be a RankSortLoss, got {type(self.loss_cls).__name__}')
         del self.loss_centerness
 
     def _init_layers(self) -> None:
@@ -97,7 +100,13 @@ class RankSortATSSHead(ATSSHead):
         pos_targets = bbox_targets[positive]
         quality = cls_score.new_zeros(labels.shape)
         quality[positive] = bbox_overlaps(pos_boxes.detach(), pos_targets, is_aligned=True).to(quality.dtype)
-        loss_rank, loss_sort = self.loss_cls.ranking_and_sorting(cls_score, (labels, quality), label_weights)
+        if isinstance(self.loss_cls, RankSortLoss):
+            classification = dict(zip(('loss_rank', 'loss_sort'), self.loss_cls.ranking_and_sorting(
+                cls_score, (labels, quality), label_weights)))
+        else:
+            positives = reduce_mean(cls_score.new_tensor(float(positive.numel()))).clamp(min=1).item()
+            classification = dict(loss_cls=self.loss_cls(cls_score, (labels, quality), label_weights,
+                                                         avg_factor=positives))
 
         box_weights = cls_score.detach()[positive].sigmoid().max(dim=1).values
         normaliser = reduce_mean(box_weights.sum()).clamp(min=1e-12).item()
@@ -106,8 +115,14 @@ class RankSortATSSHead(ATSSHead):
         else:
             loss_bbox = bbox_pred.sum() * 0
         box_value = reduce_mean(loss_bbox.detach()).item()
-        balance = (loss_rank + loss_sort).detach() / box_value if box_value > 0 else 0.0
-        return dict(loss_rank=loss_rank, loss_sort=loss_sort, loss_bbox=loss_bbox * balance)
+        balance = sum(classification.values()).detach() / box_value if box_value > 0 else 0.0
+        return dict(classification, loss_bbox=loss_bbox * balance)
+
+
+@MODELS.register_module()
+class RankSortATSSHead(ValueBalancedATSSHead):
+    """``ValueBalancedATSSHead`` under the name that configs written before it use (their
+    checkpoints load unchanged)."""
 
 
 def flatten_levels(prediction: Tensor, channels: int) -> Tensor:
