@@ -32,12 +32,12 @@ from typing import Dict, Optional, Type
 import torch
 from mmdet.models.dense_heads import (AnchorHead, ATSSHead, AutoAssignHead, CenterNetHead, CenterNetUpdateHead,
                                       DDODHead, DETRHead, FCOSHead, FoveaHead, FreeAnchorRetinaHead,
-                                      FSAFHead, GFLHead, PAAHead, PISARetinaHead, RepPointsHead, RetinaHead,
+                                      FSAFHead, GFLHead, GroundingDINOHead, PAAHead, PISARetinaHead, RepPointsHead, RetinaHead,
                                       RPNHead, RTMDetHead, SABLRetinaHead, SSDHead, TOODHead, VFNetHead,
                                       YOLOFHead, YOLOXHead)
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.models.dense_heads.base_mask_head import BaseMaskHead
-from mmdet.models.roi_heads.bbox_heads import BBoxHead
+from mmdet.models.roi_heads.bbox_heads import BBoxHead, DoubleConvFCBBoxHead
 from torch import nn
 from torch.nn.modules.module import register_module_module_registration_hook
 
@@ -94,12 +94,16 @@ RANKING_HEADS: Dict[Type[nn.Module], RankingCalls] = {
     # RoI heads: one call over the sampled RoIs of all images.
     BBoxHead: RankingCalls(method='loss', roi=True),
     # Heads whose classification loss is not one ranking.
+    DoubleConvFCBBoxHead: RankingCalls(refused='its fc_cls always predicts a background channel (num_classes + 1 '
+                                       'scores); use Shared2FCBBoxHead'),
     AutoAssignHead: RankingCalls(refused='it computes its classification loss itself from weighted '
                                  'positive and negative terms and never calls loss_cls; use FCOSHead'),
     CenterNetHead: RankingCalls(refused='its classification target is a Gaussian heat map, not labels'),
     CenterNetUpdateHead: RankingCalls(refused='its classification target is a Gaussian heat map, not labels'),
     FreeAnchorRetinaHead: RankingCalls(refused='its classification loss is a bag-of-anchors likelihood '
                                        'computed by the head; use RetinaHead'),
+    GroundingDINOHead: RankingCalls(refused='its classification targets are text tokens matched to boxes, not '
+                                    'class labels'),
     FSAFHead: RankingCalls(refused="it selects each object's FPN level by per-anchor losses "
                            "(reduction='none'), which a ranking loss does not have; use RetinaHead"),
     PAAHead: RankingCalls(refused="it scores anchors by per-anchor losses (reduction_override='none'), "
@@ -125,21 +129,7 @@ def ranking_calls(head: Type[nn.Module]) -> RankingCalls:
     ``RANKING_HEADS``, unless a class in between defines one of the loss methods (it may call
     ``loss_cls`` another way). A ValueError when the head cannot use a ranking loss."""
     head = getattr(head, 'gathering_base', head)
-    if issubclass(head, DETRHead):
-        # Every DETR-family head calls loss_cls once per decoder layer (and for the encoder's and
-        # the denoising queries' predictions), each over all images: separate prediction sets.
-        return RankingCalls(method=None)
-    for cls in head.__mro__:
-        if cls in RANKING_HEADS:
-            calls = RANKING_HEADS[cls]
-            break
-        if any(method in vars(cls) for method in LOSS_METHODS):
-            calls = RankingCalls(refused=f'{cls.__name__} changes how the losses are computed '
-                                 f'({", ".join(m for m in LOSS_METHODS if m in vars(cls))}) and is not '
-                                 'one of the heads mmdet_losses knows')
-            break
-    else:
-        calls = RankingCalls(refused='it is not one of the heads mmdet_losses knows')
+    calls = _detr_calls(head) if issubclass(head, DETRHead) else _nearest_calls(head)
     if calls.refused is not None:
         known = sorted(cls.__name__ for cls, c in RANKING_HEADS.items() if c.refused is None) + ['DETRHead']
         raise ValueError(f'{head.__name__} cannot use a ranking loss as loss_cls: {calls.refused}. Heads that '
@@ -147,6 +137,24 @@ def ranking_calls(head: Type[nn.Module]) -> RankingCalls:
                          '(docs/any_detector.md); a custom head joins with '
                          'mmdet_losses.models.register_ranking_head')
     return calls
+
+
+def _detr_calls(head: Type[nn.Module]) -> RankingCalls:
+    """DETR-family heads call loss_cls once per decoder layer (and for the encoder's and the
+    denoising queries' predictions), each over all images: separate prediction sets, each its own
+    ranking, unless the table says otherwise."""
+    return next((RANKING_HEADS[cls] for cls in head.__mro__ if cls in RANKING_HEADS), RankingCalls(method=None))
+
+
+def _nearest_calls(head: Type[nn.Module]) -> RankingCalls:
+    for cls in head.__mro__:
+        if cls in RANKING_HEADS:
+            return RANKING_HEADS[cls]
+        if any(method in vars(cls) for method in LOSS_METHODS):
+            return RankingCalls(refused=f'{cls.__name__} changes how the losses are computed '
+                                f'({", ".join(m for m in LOSS_METHODS if m in vars(cls))}) and is not one of '
+                                'the heads mmdet_losses knows')
+    return RankingCalls(refused='it is not one of the heads mmdet_losses knows')
 
 
 def _adopt_ranking_loss(module: nn.Module, name: str, submodule: nn.Module) -> None:
@@ -162,6 +170,7 @@ def _adopt_ranking_loss(module: nn.Module, name: str, submodule: nn.Module) -> N
                          'loss_cls')
     calls = ranking_calls(type(module))
     submodule.takes_probabilities = calls.probabilities
+    submodule.head_classes = getattr(module, 'num_classes', None)
     submodule.custom_cls_channels = submodule.custom_activation = submodule.custom_accuracy = calls.roi
     if isinstance(submodule, RankSortLoss) and not calls.passes_quality:
         warnings.warn(f'{head} passes labels without a quality to RankSortLoss: every positive\'s sorting '

@@ -306,3 +306,12 @@ def test_cascade_rcnn_trains_and_predicts_with_ranking_losses():
     with torch.no_grad():
         result = model.predict(images, samples)[0].pred_instances
     assert len(result.scores) and ((result.scores >= 0) & (result.scores <= 1)).all() and result.labels.max() < 3
+
+
+def test_a_background_channel_is_refused(roi_head):
+    with pytest.raises(ValueError, match='DoubleConvFCBBoxHead cannot use a ranking loss.*background channel'):
+        MODELS.build(dict(type='DoubleConvFCBBoxHead', num_convs=1, num_fcs=1, in_channels=4, conv_out_channels=8,
+                          fc_out_channels=8, roi_feat_size=2, num_classes=3, loss_cls=AP_LOSS))
+    with pytest.raises(ValueError, match=r'APLoss: the head has 3 classes but passes 4 scores per entry '
+                                         r'\(a background channel\?\)'):
+        roi_head.loss_cls(torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 3]))

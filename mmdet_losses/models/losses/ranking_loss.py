@@ -63,6 +63,7 @@ class RankingLoss(nn.Module):
         # custom_* hooks.
         self.takes_probabilities = False
         self.owning_head = None  # id() of the head that adopted this loss
+        self.head_classes = None  # and its num_classes: what every call must score
         self.custom_cls_channels = self.custom_activation = self.custom_accuracy = False
         self._gathered: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None
 
@@ -130,6 +131,9 @@ class RankingLoss(nn.Module):
             raise ValueError(f"{name}: reduction_override='none' is not defined for a ranking loss "
                              '(it has one value for the whole ranking)')
         check_reduction(name, reduction_override or 'mean', avg_factor)
+        if self.head_classes is not None and cls_score.dim() == 2 and cls_score.size(1) != self.head_classes:
+            raise ValueError(f'{name}: the head has {self.head_classes} classes but passes {cls_score.size(1)} scores '
+                             'per entry (a background channel?): a ranking loss needs one sigmoid score per class')
         labels, quality = target if isinstance(target, (tuple, list)) else (target, None)
         if isinstance(labels, torch.Tensor) and labels.is_floating_point() and labels.dim() == 2:
             targets, quality = dense_targets(name, cls_score, labels, weight)
