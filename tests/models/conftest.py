@@ -70,7 +70,7 @@ def detection_batch():
 
 
 @pytest.fixture
-def whole_minibatch_reference():
+def one_ranking_reference():
     """AP-Loss of a head's scores over its whole minibatch, with the paper's targets built entry by
     entry from mmdet's own assignment, by the per-positive reference loop."""
     from mmdet_losses.functional import ap_loss_reference

@@ -17,7 +17,7 @@ IMAGES = [([[4.0, 4.0, 36.0, 40.0]], [1]),
 
 @pytest.mark.parametrize('head_type', ['SigmoidSSDHead', 'APLossSSDHead'])
 def test_sigmoid_channels_and_whole_minibatch_ranking(ssd_head_cfg, detection_batch,
-                                                      whole_minibatch_reference, head_type):
+                                                      one_ranking_reference, head_type):
     head = MODELS.build(ssd_head_cfg(head_type, loss_cls=AP_LOSS))
     assert head.cls_out_channels == 3 and head.use_sigmoid_cls
     feats, samples = detection_batch(IMAGES)
@@ -25,7 +25,7 @@ def test_sigmoid_channels_and_whole_minibatch_ranking(ssd_head_cfg, detection_ba
     assert cls_scores[0].shape[1] == head.num_base_priors[0] * 3
     losses = head.loss_by_feat(cls_scores, bbox_preds, [s.gt_instances for s in samples],
                                [s.metainfo for s in samples])
-    torch.testing.assert_close(losses['loss_cls'], whole_minibatch_reference(head, cls_scores, samples),
+    torch.testing.assert_close(losses['loss_cls'], one_ranking_reference(head, cls_scores, samples),
                                rtol=1e-5, atol=1e-6)
     assert sum(losses['loss_bbox']) > 0
     (losses['loss_cls'] + sum(losses['loss_bbox'])).backward()

@@ -315,3 +315,19 @@ def test_a_background_channel_is_refused(roi_head):
     with pytest.raises(ValueError, match=r'APLoss: the head has 3 classes but passes 4 scores per entry '
                                          r'\(a background channel\?\)'):
         roi_head.loss_cls(torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 3]))
+
+
+@pytest.mark.parametrize('loss_cls', [dict(type='AUCLoss', use_sigmoid=True), dict(type='TwoWayLoss', use_sigmoid=True),
+                                      dict(type='UniLoss', use_sigmoid=True)], ids=lambda cfg: cfg['type'])
+def test_every_ranking_loss_sees_the_whole_step(retina_head_cfg, detection_batch, loss_cls):
+    """The other losses of one ranking (AUC-Loss, the Two-way loss, UniLoss) are gathered as
+    AP-Loss is: one value for the step's entries, as the loss computes it on their concatenation."""
+    head = MODELS.build(retina_head_cfg(loss_cls=loss_cls))
+    calls = record_calls(head.loss_cls)
+    feats, samples = detection_batch([([[4.0, 4.0, 36.0, 40.0]], [1]), ([[10.0, 8.0, 30.0, 28.0]], [2])])
+    torch.manual_seed(0)  # UniLoss samples its entries
+    value = head.loss(feats, samples)['loss_cls']
+    assert value.dim() == 0 and len(calls) == 2
+    torch.manual_seed(0)
+    expected = head.loss_cls.loss(torch.cat([s for s, _ in calls]), torch.cat([t for _, t in calls]))
+    torch.testing.assert_close(value, expected)
