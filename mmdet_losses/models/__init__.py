@@ -3,7 +3,8 @@ mmdet's heads rank their calls of a ranking loss as one (ranking_heads.py) and l
 loader read mmengine's checkpoints (checkpoints.py)."""
 from .checkpoints import allow_mmengine_checkpoints
 from .heads import (APLossRetinaHead, APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead,
-                    HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead, ValueBalancedATSSHead)
+                    HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead, ValueBalancedATSSHead,
+                    ValueBalancedBBoxHead, ValueBalancedRPNHead)
 from .losses import AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, TwoWayLoss, UniLoss
 from .ranking_heads import RANKING_HEADS, RankingCalls, ranking_calls, register_ranking_head
 
@@ -11,5 +12,6 @@ allow_mmengine_checkpoints()
 
 __all__ = ['AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead', 'ConfigurableSSDHead',
            'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RANKING_HEADS', 'RankingCalls',
-           'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SigmoidSSDHead', 'TwoWayLoss', 'UniLoss', 'ValueBalancedATSSHead',
-           'ranking_calls', 'register_ranking_head']
+           'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SigmoidSSDHead', 'TwoWayLoss', 'UniLoss',
+           'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedRPNHead', 'ranking_calls',
+           'register_ranking_head']

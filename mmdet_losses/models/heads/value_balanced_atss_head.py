@@ -4,13 +4,12 @@ import torch
 from mmcv.cnn import Scale
 from mmdet.models.dense_heads import ATSSHead
 from mmdet.registry import MODELS
-from mmdet.structures.bbox import bbox_overlaps
-from mmdet.utils import ConfigType, InstanceList, OptInstanceList, reduce_mean
+from mmdet.utils import ConfigType, InstanceList, OptInstanceList
 from torch import Tensor
 
-from ..losses import RankSortLoss
 from ..ranking_heads import RankingCalls, register_ranking_head
 from .checks import check_predictions
+from .value_balance import flatten_levels, value_balanced_losses
 
 
 @register_ranking_head(calls=RankingCalls(method=None, passes_quality=True))
@@ -97,35 +96,10 @@ class ValueBalancedATSSHead(ATSSHead):
 
         positive = torch.nonzero((labels >= 0) & (labels < self.num_classes)).squeeze(1)
         pos_boxes = self.bbox_coder.decode(anchors[positive], bbox_pred[positive])
-        pos_targets = bbox_targets[positive]
-        quality = cls_score.new_zeros(labels.shape)
-        quality[positive] = bbox_overlaps(pos_boxes.detach(), pos_targets, is_aligned=True).to(quality.dtype)
-        if isinstance(self.loss_cls, RankSortLoss):
-            classification = dict(zip(('loss_rank', 'loss_sort'), self.loss_cls.ranking_and_sorting(
-                cls_score, (labels, quality), label_weights)))
-        else:
-            positives = reduce_mean(cls_score.new_tensor(float(positive.numel()))).clamp(min=1).item()
-            classification = dict(loss_cls=self.loss_cls(cls_score, (labels, quality), label_weights,
-                                                         avg_factor=positives))
-
-        box_weights = cls_score.detach()[positive].sigmoid().max(dim=1).values
-        normaliser = reduce_mean(box_weights.sum()).clamp(min=1e-12).item()
-        if positive.numel():
-            loss_bbox = self.loss_bbox(pos_boxes, pos_targets, weight=box_weights, avg_factor=normaliser)
-        else:
-            loss_bbox = bbox_pred.sum() * 0
-        box_value = reduce_mean(loss_bbox.detach()).item()
-        balance = sum(classification.values()).detach() / box_value if box_value > 0 else 0.0
-        return dict(classification, loss_bbox=loss_bbox * balance)
-
+        return value_balanced_losses(self, cls_score, labels, label_weights, positive, pos_boxes,
+                                     bbox_targets[positive], bbox_pred)
 
 @MODELS.register_module()
 class RankSortATSSHead(ValueBalancedATSSHead):
     """``ValueBalancedATSSHead`` under the name that configs written before it use (their
     checkpoints load unchanged)."""
-
-
-def flatten_levels(prediction: Tensor, channels: int) -> Tensor:
-    """One level's (num_images, anchors_per_location * channels, H, W) prediction as rows of
-    ``channels`` in (image, location, anchor) order: the order of its targets."""
-    return prediction.permute(0, 2, 3, 1).reshape(-1, channels)

@@ -1,0 +1,60 @@
+from typing import Dict
+
+import torch
+from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
+from mmdet.utils import reduce_mean
+from torch import Tensor
+
+from ..losses import RankSortLoss
+
+
+def value_balanced_losses(head, cls_score: Tensor, labels: Tensor, label_weights: Tensor, positive: Tensor,
+                          pos_boxes: Tensor, pos_targets: Tensor, anchor: Tensor) -> Dict[str, Tensor]:
+    """The losses of the Rank & Sort paper's detectors (Oksuz et al., ICCV 2021, sec. 4.2 and 5):
+    one classification loss over every entry, each positive's target its IoU, and a box loss
+    weighted by score and balanced against it by value.
+
+    - classification: ``head.loss_cls`` on ``(labels, IoU)``, the IoU of each positive's decoded
+      predicted box (detached) with its ground truth; ``RankSortLoss`` is logged as ``loss_rank``
+      and ``loss_sort``, another quality loss as ``loss_cls`` averaged over the positives;
+    - box: ``head.loss_bbox`` (GIoU in the paper) on the positives' decoded boxes, each weighted by
+      its detached top sigmoid score and normalised by the sum of these weights;
+    - value-based balance: the box loss times ``classification / box`` (both detached, the box
+      value a mean over the processes), so that no weight is tuned.
+
+    Under distributed training the normaliser and the balance are means over the processes, and
+    ``RankSortLoss`` ranks every process's entries as one.
+
+    Args:
+        cls_score (Tensor): (n, C) logits of every entry.
+        labels, label_weights (Tensor): (n,) mmdet's targets (C is background).
+        positive (Tensor): indices of the positive entries.
+        pos_boxes, pos_targets (Tensor): their decoded predicted boxes and ground-truth boxes.
+        anchor (Tensor): any prediction of the head, kept in the graph when there is no positive.
+    """
+    pos_boxes, pos_targets = get_box_tensor(pos_boxes), get_box_tensor(pos_targets)
+    quality = cls_score.new_zeros(labels.shape)
+    quality[positive] = bbox_overlaps(pos_boxes.detach(), pos_targets, is_aligned=True).to(quality.dtype)
+    if isinstance(head.loss_cls, RankSortLoss):
+        losses = dict(zip(('loss_rank', 'loss_sort'),
+                          head.loss_cls.ranking_and_sorting(cls_score, (labels, quality), label_weights)))
+    else:
+        positives = reduce_mean(cls_score.new_tensor(float(positive.numel()))).clamp(min=1).item()
+        losses = dict(loss_cls=head.loss_cls(cls_score, (labels, quality), label_weights, avg_factor=positives))
+
+    box_weights = cls_score.detach()[positive].sigmoid().max(dim=1).values
+    normaliser = reduce_mean(box_weights.sum()).clamp(min=1e-12).item()
+    if positive.numel():
+        loss_bbox = head.loss_bbox(pos_boxes, pos_targets, weight=box_weights, avg_factor=normaliser)
+    else:
+        loss_bbox = anchor.sum() * 0
+    box_value = reduce_mean(loss_bbox.detach()).item()
+    balance = sum(losses.values()).detach() / box_value if box_value > 0 else 0.0
+    losses['loss_bbox'] = loss_bbox * balance
+    return losses
+
+
+def flatten_levels(prediction: Tensor, channels: int) -> Tensor:
+    """One level's (num_images, anchors_per_location * channels, H, W) prediction as rows of
+    ``channels`` in (image, location, anchor) order: the order of its targets."""
+    return prediction.permute(0, 2, 3, 1).reshape(-1, channels)
