@@ -176,9 +176,12 @@ def test_head_equals_the_anchor_by_anchor_reference(detection_batch):
     for name, value in zip(('loss_rank', 'loss_sort', 'loss_bbox'), expected):
         torch.testing.assert_close(losses[name], value, rtol=1e-5, atol=1e-7, msg=name)
     assert losses['loss_sort'] > 0
-    maps = cls_scores + bbox_preds
-    got = torch.autograd.grad(sum(losses.values()), maps)
-    wanted = torch.autograd.grad(sum(expected), maps, allow_unused=True)  # a level may have no positive
+    assert_same_gradients(sum(losses.values()), sum(expected), cls_scores + bbox_preds)
+
+
+def assert_same_gradients(loss, reference_loss, maps):
+    got = torch.autograd.grad(loss, maps)
+    wanted = torch.autograd.grad(reference_loss, maps, allow_unused=True)  # a level may have no positive
     for index, (value, reference, output) in enumerate(zip(got, wanted, maps)):
         reference = torch.zeros_like(output) if reference is None else reference
         torch.testing.assert_close(value, reference, rtol=1e-4, atol=1e-7, msg=f'gradient of map {index}')
