@@ -5,13 +5,25 @@ sizes and colours on textured backgrounds with clutter (lines and dots that are 
 Objects may overlap: one less than half visible is kept but marked as hard (VOC ``difficult``, COCO
 ``iscrowd``), so training and evaluation ignore it, as both formats intend.
 
+The COCO annotations carry each object's exact instance mask (``segmentation``), hard objects
+included: the pixels of its shape that stay visible in the image, i.e. its shape as drawn (the same
+PIL call on a blank mask) less the pixels of the objects drawn after it, as COCO's masks are. Every
+mask is compressed RLE (pycocotools), for crowd objects as COCO requires, and for the others too,
+since a partly covered shape is no polygon and RLE holds the drawn pixels exactly. ``area`` is the
+mask's pixel count, as in COCO (its size ranges for small, medium and large objects go by it; AP,
+AP50 and AP75 over all sizes do not). ``bbox`` is the box the shape was drawn in, however much of it
+is covered, so the visible mask can be smaller. PIL draws an ellipse one pixel past its box's right
+and bottom edges, so an ellipse's mask reaches one pixel beyond its bbox there. The masks are
+computed from the drawing, without random draws of their own: the images do not depend on them.
+
 Layout under OUT (one set of JPEG images serves both formats; the VOC folder is not named VOC2007
 because mmdet then takes the data for PASCAL VOC and labels its VOC metric with VOC's classes)::
 
     VOCdemo/JPEGImages/{id}.jpg
     VOCdemo/Annotations/{id}.xml          VOC XML, 1-based pixel boxes
     VOCdemo/ImageSets/Main/{train,val}.txt
-    annotations/instances_{train,val}.json  COCO JSON, file_name relative to VOCdemo/JPEGImages/
+    annotations/instances_{train,val}.json  COCO JSON (boxes and RLE masks), file_name relative to
+                                            VOCdemo/JPEGImages/
 
     python tools/make_demo_data.py --out data/demo
 """
@@ -23,6 +35,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 from PIL import Image, ImageDraw
+from pycocotools import mask as mask_utils
 
 CLASSES = ('ellipse', 'rectangle', 'triangle', 'cross')
 MIN_VISIBLE = 0.5
@@ -61,7 +74,8 @@ def background(rng, size):
 
 
 def make_image(rng, size, max_objects):
-    """An image and its objects: (class index, (x1, y1, x2, y2) 0-based exclusive, hard)."""
+    """An image and its objects: (class index, (x1, y1, x2, y2) 0-based exclusive, hard, visible mask),
+    the mask a boolean (size, size) array of the object's pixels that no later object covers."""
     image = background(rng, size)
     draw = ImageDraw.Draw(image)
     owner = np.full((size, size), -1)
@@ -81,10 +95,17 @@ def make_image(rng, size, max_objects):
         objects.append((label, box, int((np.asarray(mask) > 0).sum())))
     annotated = []
     for index, (label, box, area) in enumerate(objects):
-        visible = (owner == index).sum() / max(area, 1)
+        mask = owner == index
+        visible = mask.sum() / max(area, 1)
         if visible > 0:
-            annotated.append((label, box, visible < MIN_VISIBLE))
+            annotated.append((label, box, visible < MIN_VISIBLE, mask))
     return image, annotated
+
+
+def coco_rle(mask):
+    """A boolean mask as COCO's compressed RLE, JSON-ready (counts as text), and its pixel count."""
+    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
+    return dict(size=[int(n) for n in rle['size']], counts=rle['counts'].decode('ascii')), int(mask.sum())
 
 
 def voc_xml(image_id, size, objects):
@@ -94,7 +115,7 @@ def voc_xml(image_id, size, objects):
     size_node = ElementTree.SubElement(root, 'size')
     for name, value in (('width', size), ('height', size), ('depth', 3)):
         ElementTree.SubElement(size_node, name).text = str(value)
-    for label, (x1, y1, x2, y2), hard in objects:
+    for label, (x1, y1, x2, y2), hard, _ in objects:
         node = ElementTree.SubElement(root, 'object')
         ElementTree.SubElement(node, 'name').text = CLASSES[label]
         ElementTree.SubElement(node, 'difficult').text = str(int(hard))
@@ -123,11 +144,12 @@ def generate(out, num_train, num_val, size, max_objects, seed):
             voc_xml(image_id, size, objects).write(voc / 'Annotations' / f'{image_id}.xml')
             ids.append(image_id)
             coco['images'].append(dict(id=k + 1, file_name=f'{image_id}.jpg', width=size, height=size))
-            for label, (x1, y1, x2, y2), hard in objects:
+            for label, (x1, y1, x2, y2), hard, mask in objects:
+                segmentation, area = coco_rle(mask)
                 coco['annotations'].append(dict(
                     id=len(coco['annotations']) + 1, image_id=k + 1, category_id=label + 1,
-                    bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1), iscrowd=int(hard),
-                    segmentation=[]))
+                    bbox=[x1, y1, x2 - x1, y2 - y1], area=area, iscrowd=int(hard),
+                    segmentation=segmentation))
             if sys.stderr.isatty() or (k + 1) % 100 == 0 or k + 1 == count:
                 print(f'\r{split}: {k + 1}/{count} images', end='\n' if k + 1 == count else '',
                       file=sys.stderr, flush=True)
