@@ -49,6 +49,13 @@ CASES = {
 }
 
 
+# The Rank & Sort paper's detectors, with their own heads (configs/rank_sort/), trained the same way.
+RANK_SORT_CASES = {
+    '../rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py':
+        ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 'loss_rank': 'roi_head.bbox_head.fc_cls'}, 0),
+}
+
+
 def test_every_config_is_tested():
     assert sorted(CASES) == sorted(p.name for p in CONFIGS.glob('*.py'))
 
@@ -100,9 +107,9 @@ def grad_norm(module):
     return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
 
 
-@pytest.mark.parametrize('name', sorted(CASES))
+@pytest.mark.parametrize('name', sorted(CASES) + sorted(RANK_SORT_CASES))
 def test_builds_and_trains_one_step(name, demo_data):
-    loss_type, classifiers, labels_only_heads = CASES[name]
+    loss_type, classifiers, labels_only_heads = {**CASES, **RANK_SORT_CASES}[name]
     data_root, classes = demo_data
     register_all_modules()
     cfg = demo_config(name, data_root, classes)

@@ -70,7 +70,8 @@ def leaf_datasets(dataset):
 # Configs without a baseline twin.
 SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_harmonic_1xb8-1100i_demo.py',
            'aploss/retinanet_r101_fpn_aploss_8xb2-100e_coco-512_test-dev.py',
-           'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py']  # its baseline: test_rank_sort_follows_the_authors
+           # their baselines: test_rank_sort_follows_the_authors, test_rs_rcnn_follows_the_authors
+           'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py']
 # mmdet's own configs with a ranking loss as loss_cls, and the config of mmdet each one swaps the loss of
 # (test_any_detector_swaps_only_the_loss; tests/configs/test_any_detector_configs.py trains them).
 ANY_DETECTOR = {
@@ -97,7 +98,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 54
+    assert len(SHIPPED) == 55
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
@@ -230,6 +231,37 @@ def test_rank_sort_follows_the_authors(tmp_path):
     ours, theirs = cfg.to_dict(), load('mmdet::atss/atss_r50_fpn_1x_coco.py', tmp_path).to_dict()
     for config in (ours, theirs):
         del config['model']['bbox_head'], config['optim_wrapper']['optimizer']['lr']
+        for key in ('batch_size', 'num_workers'):
+            del config['train_dataloader'][key]
+        config.pop('custom_imports', None)
+        config.pop('auto_scale_lr')
+    assert ours == theirs
+
+
+def test_rs_rcnn_follows_the_authors(tmp_path):
+    """RS-R-CNN R50 1x: the settings of kemaloksuz/RankSortLoss's
+    configs/ranksort_loss/ranksort_faster_rcnn_r50_fpn_1x_coco.py, and otherwise mmdet's Faster R-CNN."""
+    cfg = load('rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py', tmp_path)
+    rank_sort = dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0)
+    rpn, roi = cfg.model.rpn_head, cfg.model.roi_head.bbox_head
+    assert rpn.type == 'ValueBalancedRPNHead' and rpn.head_weight == 0.2
+    assert roi.type == 'ValueBalancedBBoxHead'
+    for head in (rpn, roi):
+        assert head.loss_cls == rank_sort and head.loss_bbox == dict(type='GIoULoss', loss_weight=1.0)
+        assert head.bbox_coder.target_stds == [0.1, 0.1, 0.2, 0.2]
+    assert cfg.model.train_cfg.rpn.sampler == dict(type='PseudoSampler')
+    assert cfg.model.train_cfg.rcnn.sampler.num == 10 ** 10 and cfg.model.train_cfg.rcnn.sampler.add_gt_as_proposals
+    assert cfg.model.test_cfg.rcnn.score_thr == 0.40
+    assert cfg.optim_wrapper.optimizer.lr == 0.012
+    assert cfg.train_dataloader.batch_size * 4 == cfg.auto_scale_lr.base_batch_size == 16
+    ours = cfg.to_dict()
+    theirs = load('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', tmp_path).to_dict()
+    for config in (ours, theirs):
+        for head in (config['model']['rpn_head'], config['model']['roi_head']['bbox_head']):
+            for key in ('type', 'loss_cls', 'loss_bbox', 'bbox_coder', 'head_weight'):
+                head.pop(key, None)
+        del config['model']['train_cfg']['rpn']['sampler'], config['model']['train_cfg']['rcnn']['sampler']['num']
+        del config['model']['test_cfg']['rcnn']['score_thr'], config['optim_wrapper']['optimizer']['lr']
         for key in ('batch_size', 'num_workers'):
             del config['train_dataloader'][key]
         config.pop('custom_imports', None)

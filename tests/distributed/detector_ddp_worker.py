@@ -1,6 +1,6 @@
 """Run by torchrun in tests/distributed/test_detector_ddp.py: a tiny detector with ranking losses
-in mmdet's stock heads (RetinaNet, Faster R-CNN with APLoss in the RPN and the RoI head, YOLOX)
-or ATSS with ValueBalancedATSSHead, under DistributedDataParallel (gloo, CPU): each process trains on
+in mmdet's stock heads (RetinaNet, Faster R-CNN with APLoss in the RPN and the RoI head, YOLOX),
+RS-ATSS or RS-R-CNN, under DistributedDataParallel (gloo, CPU): each process trains on
 its own images of one minibatch and saves the parameter gradients after backward to
 OUT/rank<r>.pt. The test builds the same model in one process on the whole minibatch
 (``build_model``, ``minibatch``).
@@ -77,7 +77,22 @@ YOLOX = dict(
                    loss_cls=AP_LOSS),
     train_cfg=dict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)))
 
-DETECTORS = dict(retinanet=RETINANET, faster_rcnn=FASTER_RCNN, rank_sort_atss=RANK_SORT_ATSS, yolox=YOLOX)
+# RS-R-CNN: its RPN and RoI heads normalise and balance their box losses over the processes, and
+# its RoI sampler keeps every proposal and adds the ground truths, as the authors' config does.
+RS_RCNN = dict(
+    FASTER_RCNN,
+    rpn_head=dict(FASTER_RCNN['rpn_head'], type='ValueBalancedRPNHead', head_weight=0.2,
+                  bbox_coder=dict(CODER, target_stds=[0.1, 0.1, 0.2, 0.2]),
+                  loss_cls=dict(type='RankSortLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss')),
+    roi_head=dict(FASTER_RCNN['roi_head'], bbox_head=dict(
+        FASTER_RCNN['roi_head']['bbox_head'], type='ValueBalancedBBoxHead',
+        loss_cls=dict(type='RankSortLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss'))),
+    train_cfg=dict(FASTER_RCNN['train_cfg'], rcnn=dict(
+        FASTER_RCNN['train_cfg']['rcnn'],
+        sampler=dict(type='RandomSampler', num=int(1e10), pos_fraction=0.25, add_gt_as_proposals=True))))
+
+DETECTORS = dict(retinanet=RETINANET, faster_rcnn=FASTER_RCNN, rank_sort_atss=RANK_SORT_ATSS, yolox=YOLOX,
+                 rs_rcnn=RS_RCNN)
 
 
 def build_model(detector):

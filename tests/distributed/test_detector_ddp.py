@@ -1,5 +1,5 @@
 """Detectors with ranking losses in mmdet's stock heads (RetinaNet; Faster R-CNN with APLoss in the
-RPN and the RoI head; YOLOX, with one process that has no object) and ATSS with ValueBalancedATSSHead
+RPN and the RoI head; YOLOX, with one process that has no object), RS-ATSS and RS-R-CNN
 under DistributedDataParallel on 2 CPU processes: after backward, the averaged parameter gradients
 equal those of one process on the whole minibatch."""
 import importlib.util
@@ -14,7 +14,8 @@ pytest.importorskip('mmdet', reason='the detector needs mmdet')
 CLASSIFIERS = {'retinanet': ['bbox_head.retina_cls'],
                'faster_rcnn': ['rpn_head.rpn_cls', 'roi_head.bbox_head.fc_cls'],
                'rank_sort_atss': ['bbox_head.atss_cls'],
-               'yolox': ['bbox_head.multi_level_conv_cls.0']}
+               'yolox': ['bbox_head.multi_level_conv_cls.0'],
+               'rs_rcnn': ['rpn_head.rpn_cls', 'roi_head.bbox_head.fc_cls']}
 
 
 def load_worker(here):
@@ -35,7 +36,7 @@ def test_ddp_gradients_equal_one_process_on_the_whole_minibatch(torchrun, here, 
         for name, grad in grads.items():
             # float32 sums in another order; RS's box loss also passes through a ratio of them
             # (the balance).
-            tolerance = 1e-5 if detector == 'rank_sort_atss' else 2e-6
+            tolerance = 1e-5 if detector in ('rank_sort_atss', 'rs_rcnn') else 2e-6
             torch.testing.assert_close(grad, expected[name], rtol=tolerance,
                                        atol=tolerance * expected[name].abs().max().item() + 1e-9,
                                        msg=f'{name} on rank {rank}')
