@@ -4,7 +4,7 @@ loader read mmengine's checkpoints (checkpoints.py)."""
 from .checkpoints import allow_mmengine_checkpoints
 from .heads import (APLossRetinaHead, APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead,
                     HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead, ValueBalancedATSSHead,
-                    ValueBalancedBBoxHead, ValueBalancedRPNHead)
+                    ValueBalancedBBoxHead, ValueBalancedMaskHead, ValueBalancedRoIHead, ValueBalancedRPNHead)
 from .losses import AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, TwoWayLoss, UniLoss
 from .ranking_heads import RANKING_HEADS, RankingCalls, ranking_calls, register_ranking_head
 
@@ -13,5 +13,5 @@ allow_mmengine_checkpoints()
 __all__ = ['AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead', 'ConfigurableSSDHead',
            'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RANKING_HEADS', 'RankingCalls',
            'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SigmoidSSDHead', 'TwoWayLoss', 'UniLoss',
-           'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedRPNHead', 'ranking_calls',
-           'register_ranking_head']
+           'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead', 'ValueBalancedRoIHead',
+           'ValueBalancedRPNHead', 'ranking_calls', 'register_ranking_head']

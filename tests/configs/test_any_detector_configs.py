@@ -53,6 +53,12 @@ CASES = {
 RANK_SORT_CASES = {
     '../rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py':
         ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 'loss_rank': 'roi_head.bbox_head.fc_cls'}, 0),
+    '../rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py':
+        ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 'loss_rank': 'roi_head.bbox_head.fc_cls',
+                          'loss_mask': 'roi_head.mask_head.conv_logits'}, 0),
+    '../rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py':
+        ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 's0.loss_rank': 'roi_head.bbox_head.0.fc_cls',
+                          's2.loss_rank': 'roi_head.bbox_head.2.fc_cls'}, 0),
 }
 
 
@@ -88,8 +94,9 @@ def demo_config(name, data_root, classes):
         # ResNet-18 for ResNet-50 (and its channels into the FPN), to keep the step short on a CPU.
         model.backbone.depth = 18
         model.neck.in_channels = [64, 128, 256, 512]
-    for head in (model.get('bbox_head'), model.get('roi_head', {}).get('bbox_head'),
-                 model.get('roi_head', {}).get('mask_head')):
+    roi_box_heads = model.get('roi_head', {}).get('bbox_head', [])
+    for head in [model.get('bbox_head'), model.get('roi_head', {}).get('mask_head')] + (
+            roi_box_heads if isinstance(roi_box_heads, list) else [roi_box_heads]):
         if head is not None:
             head.num_classes = len(classes)
     with_mask = 'mask_head' in model.get('roi_head', {})
@@ -122,10 +129,12 @@ def test_builds_and_trains_one_step(name, demo_data):
     model.init_weights()
     for path in classifiers.values():
         head = model.get_submodule(path.rsplit('.', 1)[0])
-        assert type(head.loss_cls).__name__ == loss_type
+        assert not hasattr(head, 'loss_cls') or type(head.loss_cls).__name__ == loss_type  # a mask head has none
     if 'roi_head' in cfg.model:
-        # C sigmoid scores, no background channel.
-        assert model.roi_head.bbox_head.fc_cls.out_features == len(classes)
+        # C sigmoid scores, no background channel (in every stage of a cascade).
+        box_heads = model.roi_head.bbox_head
+        for box_head in box_heads if isinstance(box_heads, torch.nn.ModuleList) else [box_heads]:
+            assert box_head.fc_cls.out_features == len(classes)
 
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     batch = pseudo_collate([dataset[0], dataset[1]])

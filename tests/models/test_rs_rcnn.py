@@ -114,3 +114,33 @@ def test_bbox_head_needs_a_ranking_loss():
     with pytest.raises(ValueError, match='ValueBalancedBBoxHead: loss_cls must be a ranking loss'):
         MODELS.build(dict(type='ValueBalancedBBoxHead', in_channels=4, fc_out_channels=16, roi_feat_size=2,
                           num_classes=3, loss_cls=dict(type='CrossEntropyLoss')))
+
+
+def test_mask_head_weights_dice_by_score_and_balances_by_value():
+    """1 - Dice of each positive RoI's class mask, weighted by its score, normalised by the weights,
+    scaled to the classification loss's value; written out RoI by RoI."""
+    from types import SimpleNamespace
+    torch.manual_seed(0)
+    head = MODELS.build(dict(type='ValueBalancedMaskHead', num_convs=1, in_channels=4, conv_out_channels=4,
+                             num_classes=3))
+    mask_preds = torch.randn(3, 3, 28, 28, requires_grad=True)
+    targets = (torch.rand(3, 28, 28) > 0.5).float()
+    labels = torch.tensor([2, 0, 1])
+    weights, value = torch.tensor([0.9, 0.2, 0.5]), torch.tensor(0.7)
+    head.get_targets = lambda *args: targets
+    head.balance_with(weights, value)
+    sampling = [SimpleNamespace(pos_gt_labels=labels[:2]), SimpleNamespace(pos_gt_labels=labels[2:])]
+    loss = head.loss_and_target(mask_preds, sampling, [], None)['loss_mask']['loss_mask']
+    terms = []
+    for roi in range(3):
+        mask, target = mask_preds[roi, labels[roi]].sigmoid(), targets[roi]
+        dice = 2 * (mask * target).sum() / ((mask * mask).sum() + (target * target).sum() + 1e-5)
+        terms.append(weights[roi] * (1 - dice))
+    expected = sum(terms) / weights.sum()
+    torch.testing.assert_close(loss, expected * value / expected.detach())
+    torch.testing.assert_close(loss.detach(), value)
+    got, = torch.autograd.grad(loss, mask_preds, retain_graph=True)
+    wanted, = torch.autograd.grad(expected * value / expected.detach(), mask_preds)
+    torch.testing.assert_close(got, wanted)
+    with pytest.raises(RuntimeError, match='use it in a ValueBalancedRoIHead'):
+        head.loss_and_target(mask_preds, sampling, [], None)
