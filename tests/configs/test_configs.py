@@ -72,7 +72,8 @@ SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_h
            'aploss/retinanet_r101_fpn_aploss_8xb2-100e_coco-512_test-dev.py',
            # their baselines: test_rank_sort_follows_the_authors, test_rs_rcnn_follows_the_authors
            'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py',
-           'rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py']
+           'rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py',
+           'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py']
 # mmdet's own configs with a ranking loss as loss_cls, and the config of mmdet each one swaps the loss of
 # (test_any_detector_swaps_only_the_loss; tests/configs/test_any_detector_configs.py trains them).
 ANY_DETECTOR = {
@@ -99,7 +100,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 57
+    assert len(SHIPPED) == 58
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
@@ -268,6 +269,19 @@ def test_rs_rcnn_follows_the_authors(tmp_path):
         config.pop('custom_imports', None)
         config.pop('auto_scale_lr')
     assert ours == theirs
+
+
+def test_rs_mask_rcnn_r101_3x_follows_the_authors(tmp_path):
+    """The authors' ranksort_mask_rcnn_r101_fpn_mstrain_3x_coco.py on our R50 1x RS-Mask R-CNN."""
+    cfg = load('rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py', tmp_path)
+    r50 = load('rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py', tmp_path)
+    assert cfg.model.backbone.depth == 101 and cfg.model.backbone.init_cfg.checkpoint == 'torchvision://resnet101'
+    assert cfg.train_cfg.max_epochs == 36
+    assert [s.milestones for s in cfg.param_scheduler if s.type == 'MultiStepLR'] == [[27, 33]]
+    resize = cfg.train_dataloader.dataset.pipeline[2]
+    assert resize.type == 'RandomChoiceResize' and [side for _, side in resize.scales] == list(range(640, 801, 32))
+    assert cfg.model.roi_head == r50.model.roi_head and cfg.model.rpn_head == r50.model.rpn_head
+    assert cfg.test_dataloader == r50.test_dataloader and cfg.optim_wrapper == r50.optim_wrapper
 
 
 # The losses of configs/any_detector/ with their papers' delta: AP-Loss 1.0, Rank & Sort 0.5.
