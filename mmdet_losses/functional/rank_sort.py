@@ -24,8 +24,8 @@ is the RS update.
 
 The negatives' part is the ranking op's two passes (:mod:`mmdet_losses.ops.ranking_passes`): pass 1
 gives every fp(i), pass 2 with ``w_i = [fp(i) > eps] / (rank(i) |P|)`` every negative's update, in
-O(|N| log |P|). The sorting part involves positives only: O(|P|^2) in torch, a block of rows at a
-time. With ``group`` the entries of every process form one ranking, as in :func:`ap_loss`.
+O(|N| log |P|). The sorting part involves positives only: the op ``rank_sort_positives``, O(|P|^2)
+time in O(|P|) memory (:func:`sorting_step` is the same in torch, a block of rows at a time). With ``group`` the entries of every process form one ranking, as in :func:`ap_loss`.
 """
 from typing import Tuple
 
@@ -107,7 +107,7 @@ class _RankSortLoss(torch.autograd.Function):
         if m == 0:
             ctx.save_for_backward(torch.zeros_like(scores), positives.local_index, p)
             return scores.new_zeros(()), scores.new_zeros(())
-        rank_pos, sorting_error, sorting_grad = sorting_step(p, y, delta)
+        rank_pos, sorting_error, sorting_grad = ops.rank_sort_positives(p, y, delta)
         fp = positives.false_positives
         rank = rank_pos + fp
         ranking_error = fp / rank
@@ -130,7 +130,8 @@ class _RankSortLoss(torch.autograd.Function):
 
 
 def sorting_step(p: torch.Tensor, y: torch.Tensor, delta: float):
-    """The positives' part of RS, given their scores ``p`` and sorting targets ``y`` (m,) float64:
+    """The positives' part of RS in torch (the reference of the op ``rank_sort_positives``, which
+    the loss runs), given their scores ``p`` and sorting targets ``y`` (m,) float64:
     ``(rank_pos, sorting error q, sorting update of every positive times |P|)``, each (m,) float64.
     Builds the pairwise matrix ``H(p_k - p_i)`` a block of rows at a time."""
     m = p.numel()

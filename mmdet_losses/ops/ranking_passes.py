@@ -12,7 +12,7 @@ import torch
 
 from .extension import load_extension
 
-__all__ = ['false_positive_sums', 'negative_weight_sums']
+__all__ = ['false_positive_sums', 'negative_weight_sums', 'rank_sort_positives']
 
 
 def false_positive_sums(scores: torch.Tensor, targets: torch.Tensor, sorted_positives: torch.Tensor,
@@ -58,3 +58,29 @@ def negative_weight_sums(scores: torch.Tensor, targets: torch.Tensor, sorted_pos
     load_extension()
     return torch.ops.mmdet_losses.negative_weight_sums(scores.detach(), targets, sorted_positives, weights,
                                                        float(delta))
+
+
+def rank_sort_positives(scores: torch.Tensor, values: torch.Tensor, delta: float = 0.5):
+    """The positives' part of the Rank & Sort loss: for m positives with scores ``p`` and sorting
+    targets ``y`` ((m,) float64 each, same device, any order), with ``h_ik = H(p_k - p_i)``,
+    ``(rank_pos, q, update)``, each (m,) float64:
+
+    - ``rank_pos_i = sum_k h_ik`` (i itself adds 1/2);
+    - the sorting error ``q_i = sum_k h_ik (1 - y_k) / rank_pos_i
+      - sum_{y_k >= y_i} h_ik (1 - y_k) / sum_{y_k >= y_i} h_ik``;
+    - the sorting update times m: with ``D_i = sum_{y_k < y_i} h_ik`` and ``c_i = q_i / D_i`` where
+      ``D_i > 1e-10`` (else 0), ``update_k = sum_{y_i > y_k} c_i h_ik - [D_k > 1e-10] q_k``.
+
+    O(m^2) time in O(m) memory; every entry is summed in a fixed order (the same bits on any
+    thread count, and on CPU and CUDA). Not differentiable.
+
+    Example:
+        >>> import torch
+        >>> from mmdet_losses.ops import rank_sort_positives
+        >>> p = torch.tensor([0.0, 1.0], dtype=torch.float64)
+        >>> rank_pos, q, update = rank_sort_positives(p, torch.tensor([0.5, 0.9], dtype=torch.float64), 0.5)
+        >>> rank_pos.tolist(), q.tolist(), update.tolist()
+        ([1.5, 0.5], [0.0, 0.0], [0.0, 0.0])
+    """
+    load_extension()
+    return torch.ops.mmdet_losses.rank_sort_positives(scores.detach(), values.detach(), float(delta))

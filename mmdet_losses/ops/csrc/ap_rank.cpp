@@ -1,6 +1,7 @@
 // The ops' schemas, their argument checks and the per-positive step shared by the CPU and CUDA
 // kernels (cpu/ap_rank_cpu.cpp, cuda/ap_rank_cuda.cu register the kernels themselves).
 #include "ap_rank.h"
+#include "rank_sort.h"
 #include "cpu/ap_rank_cpu_avx2.h"
 
 #include <Python.h>
@@ -153,6 +154,24 @@ void check_positive_values(const char* op, const double* p, const double* w, int
   }
 }
 
+SortingOutputs checked_sorting_outputs(const at::Tensor& scores, const at::Tensor& values, double delta) {
+  const auto check_vector = [&](const at::Tensor& vector, const char* name) {
+    TORCH_CHECK_VALUE(vector.dim() == 1 && vector.scalar_type() == at::kDouble,
+                      "rank_sort_positives: ", name, " must be a 1-D float64 tensor, got ",
+                      vector.scalar_type(), " of shape ", vector.sizes());
+  };
+  check_vector(scores, "scores");
+  check_vector(values, "values");
+  TORCH_CHECK_VALUE(values.numel() == scores.numel(), "rank_sort_positives: values must have one value "
+                    "per score (", scores.numel(), "), got ", values.numel());
+  TORCH_CHECK_VALUE(values.device() == scores.device(), "rank_sort_positives: values must be on the "
+                    "scores' device ", scores.device(), ", got ", values.device());
+  TORCH_CHECK_VALUE(delta > 0.0 && std::isfinite(delta),
+                    "rank_sort_positives: delta must be a finite number > 0, got ", delta);
+  const int64_t m = scores.numel();
+  return {at::empty({m}, scores.options()), at::empty({m}, scores.options()), at::empty({m}, scores.options())};
+}
+
 void raise_bad_target(int64_t flat_index, int64_t value) {
   TORCH_CHECK_VALUE(false, "ap_rank: targets must be 1 (positive), 0 (negative) or -1 (ignored), "
                     "got ", value, " at flat index ", flat_index);
@@ -176,6 +195,10 @@ TORCH_LIBRARY(mmdet_losses, m) {
   // Pass 2: g_j = sum_i weights[i] H(s_j - p[i]) at every negative, 0 elsewhere; scores' dtype.
   m.def("negative_weight_sums(Tensor scores, Tensor targets, Tensor sorted_positives, Tensor weights, "
         "float delta) -> Tensor");
+  // The positives' part of the Rank & Sort loss (rank_sort.h): for m positives' scores and sorting
+  // targets (float64, any order), (rank_pos, sorting error, sorting update times m), each (m,)
+  // float64.
+  m.def("rank_sort_positives(Tensor scores, Tensor values, float delta) -> (Tensor, Tensor, Tensor)");
 }
 
 }  // namespace mmdet_losses

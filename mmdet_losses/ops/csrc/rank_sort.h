@@ -1,0 +1,119 @@
+// The positives' part of the Rank & Sort loss (mmdet_losses::rank_sort_positives), shared by the
+// CPU and the CUDA kernel. With m positives of scores p and sorting targets y (float64, any order),
+// s = p / (2 delta), h_ik = clamp(s_k - (s_i - 1/2), 0, 1) = H(p_k - p_i) and misfit_k = 1 - y_k:
+//   rank_pos_i = sum_k h_ik
+//   T_i = sum_{y_k >= y_i} h_ik,  D_i = sum_{y_k < y_i} h_ik
+//   q_i = sum_k h_ik misfit_k / rank_pos_i - sum_{y_k >= y_i} h_ik misfit_k / T_i
+//   c_i = q_i / D_i if D_i > eps, else 0
+//   update_k = sum_{i: y_i > y_k} c_i h_ik - [D_k > eps] q_k
+// Row i (rank_pos_i, q_i, c_i) and column k (update_k) are each one O(m) loop over all positives,
+// in m-sized arrays that stay in cache: O(m^2) time, O(m) memory. Each loop keeps kLanes partial
+// sums (entry k goes to lane k mod kLanes) added in a fixed order, so every build and thread count
+// gives the same bits.
+#pragma once
+
+#include "ap_rank.h"
+
+#include <tuple>
+
+namespace mmdet_losses {
+
+constexpr double kRankSortEps = 1e-10;
+constexpr int kRankSortLanes = 4;
+
+// a * b rounded on its own: nvcc would otherwise fuse it with the addition that follows into one
+// FMA, and the CUDA kernel would give other bits than the CPU one.
+AP_RANK_HOST_DEVICE inline double product(double a, double b) {
+#ifdef __CUDA_ARCH__
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+AP_RANK_HOST_DEVICE inline double rank_sort_step(double scaled_k, double shifted_i) {
+  const double x = scaled_k - shifted_i;
+  return x > 0.0 ? (x < 1.0 ? x : 1.0) : 0.0;
+}
+
+struct SortingRow {
+  double rank_pos;
+  double error;        // q_i
+  double coefficient;  // c_i
+  double self_update;  // -[D_i > eps] q_i
+};
+
+// Row i; scaled[k] = p_k / (2 delta), misfit[k] = 1 - y_k.
+AP_RANK_HOST_DEVICE inline SortingRow sorting_row(const double* scaled, const double* y,
+                                                  const double* misfit, int64_t m, int64_t i) {
+  const double shifted = scaled[i] - 0.5;
+  const double yi = y[i];
+  double rank_pos[kRankSortLanes] = {}, current[kRankSortLanes] = {}, above[kRankSortLanes] = {},
+         above_misfit[kRankSortLanes] = {}, below[kRankSortLanes] = {};
+  int64_t k = 0;
+  for (; k + kRankSortLanes <= m; k += kRankSortLanes) {
+    for (int l = 0; l < kRankSortLanes; ++l) {
+      const double h = rank_sort_step(scaled[k + l], shifted);
+      const bool up = y[k + l] >= yi;
+      const double h_up = up ? h : 0.0;
+      rank_pos[l] += h;
+      current[l] += product(h, misfit[k + l]);
+      above[l] += h_up;
+      above_misfit[l] += product(h_up, misfit[k + l]);
+      below[l] += up ? 0.0 : h;
+    }
+  }
+  for (int l = 0; k < m; ++k, ++l) {
+    const double h = rank_sort_step(scaled[k], shifted);
+    const bool up = y[k] >= yi;
+    const double h_up = up ? h : 0.0;
+    rank_pos[l] += h;
+    current[l] += product(h, misfit[k]);
+    above[l] += h_up;
+    above_misfit[l] += product(h_up, misfit[k]);
+    below[l] += up ? 0.0 : h;
+  }
+  const auto total = [](const double* lanes) {
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  };
+  SortingRow row;
+  row.rank_pos = total(rank_pos);
+  row.error = total(current) / row.rank_pos - total(above_misfit) / total(above);
+  const double d = total(below);
+  const bool moved = d > kRankSortEps;
+  row.coefficient = moved ? row.error / d : 0.0;
+  row.self_update = moved ? -row.error : 0.0;
+  return row;
+}
+
+// Column k: sum over the positives i with y_i > y_k of c_i h_ik.
+AP_RANK_HOST_DEVICE inline double sorting_column(const double* scaled, const double* y,
+                                                 const double* coefficient, int64_t m, int64_t k) {
+  const double sk = scaled[k];
+  const double yk = y[k];
+  double sum[kRankSortLanes] = {};
+  int64_t i = 0;
+  for (; i + kRankSortLanes <= m; i += kRankSortLanes) {
+    for (int l = 0; l < kRankSortLanes; ++l) {
+      const double h = rank_sort_step(sk, scaled[i + l] - 0.5);
+      sum[l] += yk < y[i + l] ? product(coefficient[i + l], h) : 0.0;
+    }
+  }
+  for (int l = 0; i < m; ++i, ++l) {
+    const double h = rank_sort_step(sk, scaled[i] - 0.5);
+    sum[l] += yk < y[i] ? product(coefficient[i], h) : 0.0;
+  }
+  return (sum[0] + sum[1]) + (sum[2] + sum[3]);
+}
+
+// The op's three (m,) float64 outputs, allocated once its arguments are checked.
+struct SortingOutputs {
+  at::Tensor rank_pos;
+  at::Tensor error;
+  at::Tensor update;
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> tuple() const { return {rank_pos, error, update}; }
+};
+
+SortingOutputs checked_sorting_outputs(const at::Tensor& scores, const at::Tensor& values, double delta);
+
+}  // namespace mmdet_losses
