@@ -12,7 +12,7 @@ import torch
 
 from .extension import load_extension
 
-__all__ = ['false_positive_sums', 'negative_weight_sums', 'rank_sort_positives']
+__all__ = ['false_positive_sums', 'negative_weight_sums', 'rank_sort_negatives', 'rank_sort_positives']
 
 
 def false_positive_sums(scores: torch.Tensor, targets: torch.Tensor, sorted_positives: torch.Tensor,
@@ -84,3 +84,31 @@ def rank_sort_positives(scores: torch.Tensor, values: torch.Tensor, delta: float
     """
     load_extension()
     return torch.ops.mmdet_losses.rank_sort_positives(scores.detach(), values.detach(), float(delta))
+
+
+def rank_sort_negatives(scores: torch.Tensor, targets: torch.Tensor, sorted_positives: torch.Tensor,
+                        rank_pos: torch.Tensor, scale: float, delta: float = 0.5):
+    """The ranking part of the Rank & Sort loss over the negatives of one ranking, both passes
+    with the negatives searched and binned once: ``(fp, g)`` with ``fp`` as
+    :func:`false_positive_sums` gives it and ``g`` as :func:`negative_weight_sums` gives it with
+    the weights ``w_i = [fp_i > 1e-10] / (rank_pos_i + fp_i) * scale`` (the same bits as those two
+    calls).
+
+    Args:
+        scores, targets, sorted_positives, delta: As in :func:`false_positive_sums`.
+        rank_pos (Tensor): (m,) float64, each sorted positive's rank among the positives
+            (:func:`rank_sort_positives`).
+        scale (float): Multiplies every weight (1 / |P| for the loss's mean).
+
+    Example:
+        >>> import torch
+        >>> from mmdet_losses.ops import rank_sort_negatives
+        >>> p = torch.tensor([0.0], dtype=torch.float64)
+        >>> fp, g = rank_sort_negatives(torch.tensor([0.0, 1.0, 0.0]), torch.tensor([1, 0, 0]), p,
+        ...                             torch.tensor([0.5], dtype=torch.float64), 1.0)
+        >>> fp.tolist(), g.tolist()
+        ([1.5], [0.0, 0.5, 0.25])
+    """
+    load_extension()
+    return torch.ops.mmdet_losses.rank_sort_negatives(scores.detach(), targets, sorted_positives, rank_pos,
+                                                      float(scale), float(delta))

@@ -172,6 +172,23 @@ SortingOutputs checked_sorting_outputs(const at::Tensor& scores, const at::Tenso
   return {at::empty({m}, scores.options()), at::empty({m}, scores.options()), at::empty({m}, scores.options())};
 }
 
+std::vector<double> rank_sort_weights(const std::vector<double>& false_positives, const double* rank_pos,
+                                      double scale) {
+  std::vector<double> w(false_positives.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    w[i] = rank_sort_weight(false_positives[i], rank_pos[i], scale);
+  }
+  return w;
+}
+
+void check_rank_sort_negatives_args(const at::Tensor& scores, const at::Tensor& targets,
+                                    const at::Tensor& sorted_positives, const at::Tensor& rank_pos,
+                                    double scale, double delta) {
+  // rank_pos is checked as the public passes check their weights.
+  check_pass_args("rank_sort_negatives", scores, targets, sorted_positives, rank_pos, delta);
+  TORCH_CHECK_VALUE(std::isfinite(scale), "rank_sort_negatives: scale must be finite, got ", scale);
+}
+
 void raise_bad_target(int64_t flat_index, int64_t value) {
   TORCH_CHECK_VALUE(false, "ap_rank: targets must be 1 (positive), 0 (negative) or -1 (ignored), "
                     "got ", value, " at flat index ", flat_index);
@@ -199,6 +216,12 @@ TORCH_LIBRARY(mmdet_losses, m) {
   // targets (float64, any order), (rank_pos, sorting error, sorting update times m), each (m,)
   // float64.
   m.def("rank_sort_positives(Tensor scores, Tensor values, float delta) -> (Tensor, Tensor, Tensor)");
+  // Rank & Sort's ranking part over the negatives of one ranking, given its positives' sorted
+  // scores and their rank_pos (float64, in that order): (fp, g), fp as false_positive_sums gives
+  // it and g as negative_weight_sums gives it with w_i = [fp_i > 1e-10] / (rank_pos_i + fp_i) *
+  // scale, the negatives searched and binned once.
+  m.def("rank_sort_negatives(Tensor scores, Tensor targets, Tensor sorted_positives, Tensor rank_pos, "
+        "float scale, float delta) -> (Tensor, Tensor)");
 }
 
 }  // namespace mmdet_losses

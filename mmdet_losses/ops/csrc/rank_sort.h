@@ -15,6 +15,7 @@
 #include "ap_rank.h"
 
 #include <tuple>
+#include <vector>
 
 namespace mmdet_losses {
 
@@ -115,5 +116,55 @@ struct SortingOutputs {
 };
 
 SortingOutputs checked_sorting_outputs(const at::Tensor& scores, const at::Tensor& values, double delta);
+
+// mmdet_losses::rank_sort_negatives: the ranking part of Rank & Sort over the negatives, as the
+// public passes compute it (false_positive_sums, then negative_weight_sums with the weights below)
+// but searching and binning the negatives once. Pass 2's weight of positive i, from its fp sum:
+//   w_i = [fp_i > eps] / (rank_pos_i + fp_i) * scale
+inline double rank_sort_weight(double false_positives, double rank_pos, double scale) {
+  return (false_positives > kRankSortEps ? 1.0 : 0.0) / (rank_pos + false_positives) * scale;
+}
+
+std::vector<double> rank_sort_weights(const std::vector<double>& false_positives, const double* rank_pos,
+                                      double scale);
+
+void check_rank_sort_negatives_args(const at::Tensor& scores, const at::Tensor& targets,
+                                    const at::Tensor& sorted_positives, const at::Tensor& rank_pos,
+                                    double scale, double delta);
+
+// Kernel provides rank_sort_negatives<score_t, target_t>(scores, targets, sorted_positives,
+// rank_pos, scale, delta) -> (fp, g) for contiguous inputs.
+template <typename Kernel>
+std::tuple<at::Tensor, at::Tensor> dispatch_rank_sort_negatives(const at::Tensor& scores,
+                                                                const at::Tensor& targets,
+                                                                const at::Tensor& sorted_positives,
+                                                                const at::Tensor& rank_pos, double scale,
+                                                                double delta) {
+  check_rank_sort_negatives_args(scores, targets, sorted_positives, rank_pos, scale, delta);
+  const at::Tensor contiguous_scores = scores.contiguous();
+  const at::Tensor contiguous_targets = targets.contiguous();
+  std::tuple<at::Tensor, at::Tensor> out;
+  dispatch_types(scores, targets, [&]<typename score_t, typename target_t>() {
+    out = Kernel::template rank_sort_negatives<score_t, target_t>(
+        contiguous_scores, contiguous_targets, sorted_positives.contiguous(), rank_pos.contiguous(), scale,
+        delta);
+  });
+  return out;
+}
+
+// The fused op through a backend's two public passes (pass 1 runs twice): for a backend without
+// a fused kernel. The weights are the tensor form of rank_sort_weight, the same arithmetic.
+template <typename Kernel, typename score_t, typename target_t>
+std::tuple<at::Tensor, at::Tensor> rank_sort_negatives_in_two_passes(const at::Tensor& scores,
+                                                                     const at::Tensor& targets,
+                                                                     const at::Tensor& sorted_positives,
+                                                                     const at::Tensor& rank_pos, double scale,
+                                                                     double delta) {
+  at::Tensor fp = Kernel::template count_false_positives<score_t, target_t>(scores, targets, sorted_positives,
+                                                                            delta);
+  const at::Tensor weights = fp.gt(kRankSortEps).to(at::kDouble).div(rank_pos.add(fp)).mul(scale);
+  return {fp, Kernel::template weigh_negatives<score_t, target_t>(scores, targets, sorted_positives, weights,
+                                                                  delta)};
+}
 
 }  // namespace mmdet_losses
