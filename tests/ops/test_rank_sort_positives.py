@@ -1,5 +1,6 @@
 """The Rank & Sort positives' op against the torch reference ``sorting_step`` (blocks of rows, the
-same arithmetic in another order): values, thread counts, registration (opcheck), errors, CUDA."""
+same arithmetic in another order): values, thread counts, the AVX2 and portable loops,
+registration (opcheck), errors, CUDA."""
 import pytest
 import torch
 
@@ -57,6 +58,16 @@ def test_same_bits_on_any_thread_count():
     finally:
         torch.set_num_threads(threads)
     for a, b in zip(single, many):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize('m', [5, 1002, 1003])
+def test_avx2_and_portable_loops_give_the_same_bits(monkeypatch, m):
+    p, y = positives(m, seed=m, grid=0.25 if m % 2 else None)
+    monkeypatch.setenv('MMDET_LOSSES_CPU_SIMD', '0')
+    portable = rank_sort_positives(p, y, 0.5)
+    monkeypatch.setenv('MMDET_LOSSES_CPU_SIMD', '1')
+    for a, b in zip(rank_sort_positives(p, y, 0.5), portable):
         assert torch.equal(a, b)
 
 

@@ -44,67 +44,74 @@ struct SortingRow {
   double self_update;  // -[D_i > eps] q_i
 };
 
-// Row i; scaled[k] = p_k / (2 delta), misfit[k] = 1 - y_k.
-AP_RANK_HOST_DEVICE inline SortingRow sorting_row(const double* scaled, const double* y,
-                                                  const double* misfit, int64_t m, int64_t i) {
-  const double shifted = scaled[i] - 0.5;
-  const double yi = y[i];
-  double rank_pos[kRankSortLanes] = {}, current[kRankSortLanes] = {}, above[kRankSortLanes] = {},
-         above_misfit[kRankSortLanes] = {}, below[kRankSortLanes] = {};
-  int64_t k = 0;
-  for (; k + kRankSortLanes <= m; k += kRankSortLanes) {
-    for (int l = 0; l < kRankSortLanes; ++l) {
+// Row i's sums, lane l holding the entries k = l mod kRankSortLanes.
+struct RowLanes {
+  double rank_pos[kRankSortLanes] = {};
+  double current[kRankSortLanes] = {};
+  double above[kRankSortLanes] = {};
+  double above_misfit[kRankSortLanes] = {};
+  double below[kRankSortLanes] = {};
+};
+
+AP_RANK_HOST_DEVICE inline double lane_total(const double* lanes) {
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+// Adds the entries [begin, m) of row i (begin a multiple of kRankSortLanes) to their lanes;
+// scaled[k] = p_k / (2 delta), misfit[k] = 1 - y_k, shifted = scaled[i] - 1/2, yi = y[i].
+AP_RANK_HOST_DEVICE inline void add_row(RowLanes& lanes, const double* scaled, const double* y,
+                                        const double* misfit, int64_t m, double shifted, double yi,
+                                        int64_t begin) {
+  for (int64_t k = begin; k < m; k += kRankSortLanes) {
+    for (int l = 0; l < kRankSortLanes && k + l < m; ++l) {
       const double h = rank_sort_step(scaled[k + l], shifted);
       const bool up = y[k + l] >= yi;
       const double h_up = up ? h : 0.0;
-      rank_pos[l] += h;
-      current[l] += product(h, misfit[k + l]);
-      above[l] += h_up;
-      above_misfit[l] += product(h_up, misfit[k + l]);
-      below[l] += up ? 0.0 : h;
+      lanes.rank_pos[l] += h;
+      lanes.current[l] += product(h, misfit[k + l]);
+      lanes.above[l] += h_up;
+      lanes.above_misfit[l] += product(h_up, misfit[k + l]);
+      lanes.below[l] += up ? 0.0 : h;
     }
   }
-  for (int l = 0; k < m; ++k, ++l) {
-    const double h = rank_sort_step(scaled[k], shifted);
-    const bool up = y[k] >= yi;
-    const double h_up = up ? h : 0.0;
-    rank_pos[l] += h;
-    current[l] += product(h, misfit[k]);
-    above[l] += h_up;
-    above_misfit[l] += product(h_up, misfit[k]);
-    below[l] += up ? 0.0 : h;
-  }
-  const auto total = [](const double* lanes) {
-    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-  };
+}
+
+AP_RANK_HOST_DEVICE inline SortingRow finish_row(const RowLanes& lanes) {
   SortingRow row;
-  row.rank_pos = total(rank_pos);
-  row.error = total(current) / row.rank_pos - total(above_misfit) / total(above);
-  const double d = total(below);
+  row.rank_pos = lane_total(lanes.rank_pos);
+  row.error = lane_total(lanes.current) / row.rank_pos - lane_total(lanes.above_misfit) / lane_total(lanes.above);
+  const double d = lane_total(lanes.below);
   const bool moved = d > kRankSortEps;
   row.coefficient = moved ? row.error / d : 0.0;
   row.self_update = moved ? -row.error : 0.0;
   return row;
 }
 
-// Column k: sum over the positives i with y_i > y_k of c_i h_ik.
-AP_RANK_HOST_DEVICE inline double sorting_column(const double* scaled, const double* y,
-                                                 const double* coefficient, int64_t m, int64_t k) {
-  const double sk = scaled[k];
-  const double yk = y[k];
-  double sum[kRankSortLanes] = {};
-  int64_t i = 0;
-  for (; i + kRankSortLanes <= m; i += kRankSortLanes) {
-    for (int l = 0; l < kRankSortLanes; ++l) {
+AP_RANK_HOST_DEVICE inline SortingRow sorting_row(const double* scaled, const double* y,
+                                                  const double* misfit, int64_t m, int64_t i) {
+  RowLanes lanes;
+  add_row(lanes, scaled, y, misfit, m, scaled[i] - 0.5, y[i], 0);
+  return finish_row(lanes);
+}
+
+// Adds the entries [begin, m) of column k (begin a multiple of kRankSortLanes) to their lanes:
+// c_i h_ik for the positives i with y_i > y_k; sk = scaled[k], yk = y[k].
+AP_RANK_HOST_DEVICE inline void add_column(double* lanes, const double* scaled, const double* y,
+                                           const double* coefficient, int64_t m, double sk, double yk,
+                                           int64_t begin) {
+  for (int64_t i = begin; i < m; i += kRankSortLanes) {
+    for (int l = 0; l < kRankSortLanes && i + l < m; ++l) {
       const double h = rank_sort_step(sk, scaled[i + l] - 0.5);
-      sum[l] += yk < y[i + l] ? product(coefficient[i + l], h) : 0.0;
+      lanes[l] += yk < y[i + l] ? product(coefficient[i + l], h) : 0.0;
     }
   }
-  for (int l = 0; i < m; ++i, ++l) {
-    const double h = rank_sort_step(sk, scaled[i] - 0.5);
-    sum[l] += yk < y[i] ? product(coefficient[i], h) : 0.0;
-  }
-  return (sum[0] + sum[1]) + (sum[2] + sum[3]);
+}
+
+AP_RANK_HOST_DEVICE inline double sorting_column(const double* scaled, const double* y,
+                                                 const double* coefficient, int64_t m, int64_t k) {
+  double lanes[kRankSortLanes] = {};
+  add_column(lanes, scaled, y, coefficient, m, scaled[k], y[k], 0);
+  return lane_total(lanes);
 }
 
 // The op's three (m,) float64 outputs, allocated once its arguments are checked.
