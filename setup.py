@@ -109,7 +109,7 @@ def extension(home, force_cuda):
     from torch.utils.cpp_extension import CppExtension, CUDAExtension
 
     sources = [str(CSRC / 'ap_rank.cpp'), str(CSRC / 'cpu' / 'ap_rank_cpu.cpp'),
-               str(CSRC / 'cpu' / 'ap_rank_cpu_avx2.cpp')]
+               str(CSRC / 'cpu' / 'ap_rank_cpu_avx2.cpp'), str(CSRC / 'cpu' / 'rank_sort_cpu.cpp')]
     # at::parallel_for is a header template: without -fopenmp here it silently runs on one thread.
     # The kernels use C++20, which torch < 2.13 does not pass by default.
     cxx_flags = ['-O3', '-fopenmp', '-std=c++20']
@@ -128,7 +128,7 @@ def extension(home, force_cuda):
     print(f'mmdet_losses: building the CPU and CUDA kernels (CUDA at {home})')
     return CUDAExtension(
         'mmdet_losses._C',
-        sources + [str(CSRC / 'cuda' / 'ap_rank_cuda.cu')],
+        sources + [str(CSRC / 'cuda' / 'ap_rank_cuda.cu'), str(CSRC / 'cuda' / 'rank_sort_cuda.cu')],
         define_macros=[('WITH_CUDA', None)],
         extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3', '-std=c++20']},
         extra_link_args=['-fopenmp'],

@@ -24,9 +24,12 @@ is the RS update.
 
 The negatives' part is the ranking op's two passes (:mod:`mmdet_losses.ops.ranking_passes`): pass 1
 gives every fp(i), pass 2 with ``w_i = [fp(i) > eps] / (rank(i) |P|)`` every negative's update, in
-O(|N| log |P|). The sorting part involves positives only: O(|P|^2) in torch, a block of rows at a
-time. With ``group`` the entries of every process form one ranking, as in :func:`ap_loss`.
+O(|N| log |P|); without a group both run in one op (``rank_sort_negatives``), which searches the
+negatives once. The sorting part involves positives only: the op ``rank_sort_positives``, O(|P|^2)
+time in O(|P|) memory (:func:`sorting_step` is the same in torch, a block of rows at a time). With
+``group`` the entries of every process form one ranking, as in :func:`ap_loss`.
 """
+import re
 from typing import Tuple
 
 import torch
@@ -101,20 +104,27 @@ class _RankSortLoss(torch.autograd.Function):
     @staticmethod
     def forward(ctx, scores, targets, delta, group):
         roles = torch.sign(targets).to(torch.int8)
-        positives = RankingPositives('rank_sort_loss', scores, roles, delta, group, values=targets)
+        # Without a group, pass 1 runs fused with pass 2 (rank_sort_negatives); a group sums every
+        # process's pass 1 before any pass 2.
+        positives = RankingPositives('rank_sort_loss', scores, roles, delta, group, values=targets,
+                                     false_positives=group is not None)
         p, y = positives.sorted_scores, positives.sorted_values
         m = p.numel()
         if m == 0:
             ctx.save_for_backward(torch.zeros_like(scores), positives.local_index, p)
             return scores.new_zeros(()), scores.new_zeros(())
-        rank_pos, sorting_error, sorting_grad = sorting_step(p, y, delta)
-        fp = positives.false_positives
-        rank = rank_pos + fp
-        ranking_error = fp / rank
-        updated = fp > EPS
+        rank_pos, sorting_error, sorting_grad = ops.rank_sort_positives(p, y, delta)
         # W times the exact gradient under a group: DDP divides the summed gradients by W.
         scale = positives.world_size / m
-        ranking_grad = ops.negative_weight_sums(scores, roles, p, updated / rank * scale, delta)
+        if positives.false_positives is None:
+            fp, ranking_grad = _negatives_fused(scores, roles, p, rank_pos, scale, delta)
+            rank = rank_pos + fp
+        else:
+            fp = positives.false_positives
+            rank = rank_pos + fp
+            ranking_grad = ops.negative_weight_sums(scores, roles, p, (fp > EPS) / rank * scale, delta)
+        ranking_error = fp / rank
+        updated = fp > EPS
         local = positives.local_positions
         ranking_grad.view(-1)[positives.local_index] = (
             -torch.where(updated, ranking_error, 0)[local] * scale).to(ranking_grad.dtype)
@@ -129,8 +139,17 @@ class _RankSortLoss(torch.autograd.Function):
         return grad, None, None, None
 
 
+def _negatives_fused(scores, roles, p, rank_pos, scale, delta):
+    try:
+        return ops.rank_sort_negatives(scores, roles, p, rank_pos, scale, delta)
+    except ValueError as caught:
+        # The kernel names itself; the user called rank_sort_loss.
+        raise ValueError(re.sub(r'^\w+: ', 'rank_sort_loss: ', str(caught))) from None
+
+
 def sorting_step(p: torch.Tensor, y: torch.Tensor, delta: float):
-    """The positives' part of RS, given their scores ``p`` and sorting targets ``y`` (m,) float64:
+    """The positives' part of RS in torch (the reference of the op ``rank_sort_positives``, which
+    the loss runs), given their scores ``p`` and sorting targets ``y`` (m,) float64:
     ``(rank_pos, sorting error q, sorting update of every positive times |P|)``, each (m,) float64.
     Builds the pairwise matrix ``H(p_k - p_i)`` a block of rows at a time."""
     m = p.numel()

@@ -12,7 +12,7 @@ import torch
 
 from .extension import load_extension
 
-__all__ = ['false_positive_sums', 'negative_weight_sums']
+__all__ = ['false_positive_sums', 'negative_weight_sums', 'rank_sort_negatives', 'rank_sort_positives']
 
 
 def false_positive_sums(scores: torch.Tensor, targets: torch.Tensor, sorted_positives: torch.Tensor,
@@ -58,3 +58,57 @@ def negative_weight_sums(scores: torch.Tensor, targets: torch.Tensor, sorted_pos
     load_extension()
     return torch.ops.mmdet_losses.negative_weight_sums(scores.detach(), targets, sorted_positives, weights,
                                                        float(delta))
+
+
+def rank_sort_positives(scores: torch.Tensor, values: torch.Tensor, delta: float = 0.5):
+    """The positives' part of the Rank & Sort loss: for m positives with scores ``p`` and sorting
+    targets ``y`` ((m,) float64 each, same device, any order), with ``h_ik = H(p_k - p_i)``,
+    ``(rank_pos, q, update)``, each (m,) float64:
+
+    - ``rank_pos_i = sum_k h_ik`` (i itself adds 1/2);
+    - the sorting error ``q_i = sum_k h_ik (1 - y_k) / rank_pos_i
+      - sum_{y_k >= y_i} h_ik (1 - y_k) / sum_{y_k >= y_i} h_ik``;
+    - the sorting update times m: with ``D_i = sum_{y_k < y_i} h_ik`` and ``c_i = q_i / D_i`` where
+      ``D_i > 1e-10`` (else 0), ``update_k = sum_{y_i > y_k} c_i h_ik - [D_k > 1e-10] q_k``.
+
+    O(m^2) time in O(m) memory; every entry is summed in a fixed order (the same bits on any
+    thread count, and on CPU and CUDA). Not differentiable.
+
+    Example:
+        >>> import torch
+        >>> from mmdet_losses.ops import rank_sort_positives
+        >>> p = torch.tensor([0.0, 1.0], dtype=torch.float64)
+        >>> rank_pos, q, update = rank_sort_positives(p, torch.tensor([0.5, 0.9], dtype=torch.float64), 0.5)
+        >>> rank_pos.tolist(), q.tolist(), update.tolist()
+        ([1.5, 0.5], [0.0, 0.0], [0.0, 0.0])
+    """
+    load_extension()
+    return torch.ops.mmdet_losses.rank_sort_positives(scores.detach(), values.detach(), float(delta))
+
+
+def rank_sort_negatives(scores: torch.Tensor, targets: torch.Tensor, sorted_positives: torch.Tensor,
+                        rank_pos: torch.Tensor, scale: float, delta: float = 0.5):
+    """The ranking part of the Rank & Sort loss over the negatives of one ranking, both passes
+    with the negatives searched and binned once: ``(fp, g)`` with ``fp`` as
+    :func:`false_positive_sums` gives it and ``g`` as :func:`negative_weight_sums` gives it with
+    the weights ``w_i = [fp_i > 1e-10] / (rank_pos_i + fp_i) * scale`` (the same bits as those two
+    calls).
+
+    Args:
+        scores, targets, sorted_positives, delta: As in :func:`false_positive_sums`.
+        rank_pos (Tensor): (m,) float64, each sorted positive's rank among the positives
+            (:func:`rank_sort_positives`).
+        scale (float): Multiplies every weight (1 / |P| for the loss's mean).
+
+    Example:
+        >>> import torch
+        >>> from mmdet_losses.ops import rank_sort_negatives
+        >>> p = torch.tensor([0.0], dtype=torch.float64)
+        >>> fp, g = rank_sort_negatives(torch.tensor([0.0, 1.0, 0.0]), torch.tensor([1, 0, 0]), p,
+        ...                             torch.tensor([0.5], dtype=torch.float64), 1.0)
+        >>> fp.tolist(), g.tolist()
+        ([1.5], [0.0, 0.5, 0.25])
+    """
+    load_extension()
+    return torch.ops.mmdet_losses.rank_sort_negatives(scores.detach(), targets, sorted_positives, rank_pos,
+                                                      float(scale), float(delta))

@@ -50,3 +50,18 @@ def _false_positive_sums_fake(scores, targets, sorted_positives, delta):
 def _negative_weight_sums_fake(scores, targets, sorted_positives, weights, delta):
     _check_same_shape('negative_weight_sums', scores, targets)
     return torch.empty_like(scores, memory_format=torch.contiguous_format)
+
+
+@torch.library.register_fake('mmdet_losses::rank_sort_negatives')
+def _rank_sort_negatives_fake(scores, targets, sorted_positives, rank_pos, scale, delta):
+    _check_same_shape('rank_sort_negatives', scores, targets)
+    return (sorted_positives.new_empty(sorted_positives.shape, dtype=torch.float64),
+            torch.empty_like(scores, memory_format=torch.contiguous_format))
+
+
+@torch.library.register_fake('mmdet_losses::rank_sort_positives')
+def _rank_sort_positives_fake(scores, values, delta):
+    torch._check(scores.shape == values.shape,
+                 lambda: f'rank_sort_positives: scores and values must have the same shape, got '
+                         f'{tuple(scores.shape)} and {tuple(values.shape)}')
+    return tuple(torch.empty_like(scores, memory_format=torch.contiguous_format) for _ in range(3))

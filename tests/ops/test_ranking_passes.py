@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mmdet_losses.ops import false_positive_sums, negative_weight_sums
+from mmdet_losses.ops import false_positive_sums, negative_weight_sums, rank_sort_negatives
 
 
 def step(x, delta):
@@ -124,3 +124,46 @@ def test_cuda_many_positives_clustered_and_errors():
         negative_weight_sums(scores.cuda(), bad, p.cuda(), w.cuda())
     torch.library.opcheck(torch.ops.mmdet_losses.false_positive_sums.default,
                           (scores.cuda(), targets.cuda(), p.cuda(), 1.0))
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64, torch.float16])
+@pytest.mark.parametrize('grid', [None, 0.25])
+def test_rank_sort_negatives_gives_the_bits_of_the_two_passes(dtype, grid):
+    # float32: the AVX2 kernel where the CPU has it; the others: the portable one.
+    scores, targets, p, w = problem(n=20000, m=300, grid=grid, seed=7)
+    scores = scores.to(dtype)
+    # Three positives above every negative's reach: fp = 0, no update.
+    top = float(scores.double().max()) + 2 + torch.arange(3, dtype=torch.float64)
+    p = torch.sort(torch.cat([p.to(dtype).double(), top])).values
+    rank_pos = torch.cat([w, w[:3]]) * 50 + 0.5
+    fp, g = rank_sort_negatives(scores, targets.to(torch.int8), p, rank_pos, 1 / 300, 0.5)
+    expected_fp = false_positive_sums(scores, targets, p, 0.5)
+    weights = (expected_fp > 1e-10) / (rank_pos + expected_fp) * (1 / 300)
+    assert torch.equal(fp, expected_fp)
+    assert torch.equal(g, negative_weight_sums(scores, targets, p, weights, 0.5))
+    assert (fp <= 1e-10).any() and (fp > 1e-10).any()  # both sides of the eps test
+
+
+def test_rank_sort_negatives_without_positives_errors_and_opcheck():
+    scores, targets, p, w = problem(n=300, m=10, seed=8)
+    empty = torch.zeros(0, dtype=torch.float64)
+    fp, g = rank_sort_negatives(scores, targets, empty, empty, 1.0)
+    assert fp.shape == (0,) and torch.equal(g, torch.zeros_like(scores))
+    bad = targets.clone()
+    bad[5] = 2
+    with pytest.raises(ValueError, match='ap_rank: targets must be 1 .* got 2 at flat index 5'):
+        rank_sort_negatives(scores, bad, p, w, 1.0)
+    with pytest.raises(ValueError, match='rank_sort_negatives: sorted_positives must be sorted ascending'):
+        rank_sort_negatives(scores, targets, p.flip(0), w, 1.0)
+    with pytest.raises(ValueError, match='rank_sort_negatives: scale must be finite'):
+        rank_sort_negatives(scores, targets, p, w, float('inf'))
+    torch.library.opcheck(torch.ops.mmdet_losses.rank_sort_negatives.default, (scores, targets, p, w, 0.1, 0.5))
+
+
+@pytest.mark.cuda
+def test_rank_sort_negatives_cuda_matches_cpu():
+    scores, targets, p, w = problem(n=20000, m=300, seed=9)
+    scores = scores.float()
+    for got, expected in zip(rank_sort_negatives(scores.cuda(), targets.cuda(), p.cuda(), w.cuda(), 0.01),
+                             rank_sort_negatives(scores, targets, p, w, 0.01)):
+        torch.testing.assert_close(got.cpu(), expected, rtol=1e-6, atol=1e-9)

@@ -1,6 +1,7 @@
 // The ops' schemas, their argument checks and the per-positive step shared by the CPU and CUDA
 // kernels (cpu/ap_rank_cpu.cpp, cuda/ap_rank_cuda.cu register the kernels themselves).
 #include "ap_rank.h"
+#include "rank_sort.h"
 #include "cpu/ap_rank_cpu_avx2.h"
 
 #include <Python.h>
@@ -153,6 +154,41 @@ void check_positive_values(const char* op, const double* p, const double* w, int
   }
 }
 
+SortingOutputs checked_sorting_outputs(const at::Tensor& scores, const at::Tensor& values, double delta) {
+  const auto check_vector = [&](const at::Tensor& vector, const char* name) {
+    TORCH_CHECK_VALUE(vector.dim() == 1 && vector.scalar_type() == at::kDouble,
+                      "rank_sort_positives: ", name, " must be a 1-D float64 tensor, got ",
+                      vector.scalar_type(), " of shape ", vector.sizes());
+  };
+  check_vector(scores, "scores");
+  check_vector(values, "values");
+  TORCH_CHECK_VALUE(values.numel() == scores.numel(), "rank_sort_positives: values must have one value "
+                    "per score (", scores.numel(), "), got ", values.numel());
+  TORCH_CHECK_VALUE(values.device() == scores.device(), "rank_sort_positives: values must be on the "
+                    "scores' device ", scores.device(), ", got ", values.device());
+  TORCH_CHECK_VALUE(delta > 0.0 && std::isfinite(delta),
+                    "rank_sort_positives: delta must be a finite number > 0, got ", delta);
+  const int64_t m = scores.numel();
+  return {at::empty({m}, scores.options()), at::empty({m}, scores.options()), at::empty({m}, scores.options())};
+}
+
+std::vector<double> rank_sort_weights(const std::vector<double>& false_positives, const double* rank_pos,
+                                      double scale) {
+  std::vector<double> w(false_positives.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    w[i] = rank_sort_weight(false_positives[i], rank_pos[i], scale);
+  }
+  return w;
+}
+
+void check_rank_sort_negatives_args(const at::Tensor& scores, const at::Tensor& targets,
+                                    const at::Tensor& sorted_positives, const at::Tensor& rank_pos,
+                                    double scale, double delta) {
+  // rank_pos is checked as the public passes check their weights.
+  check_pass_args("rank_sort_negatives", scores, targets, sorted_positives, rank_pos, delta);
+  TORCH_CHECK_VALUE(std::isfinite(scale), "rank_sort_negatives: scale must be finite, got ", scale);
+}
+
 void raise_bad_target(int64_t flat_index, int64_t value) {
   TORCH_CHECK_VALUE(false, "ap_rank: targets must be 1 (positive), 0 (negative) or -1 (ignored), "
                     "got ", value, " at flat index ", flat_index);
@@ -176,6 +212,16 @@ TORCH_LIBRARY(mmdet_losses, m) {
   // Pass 2: g_j = sum_i weights[i] H(s_j - p[i]) at every negative, 0 elsewhere; scores' dtype.
   m.def("negative_weight_sums(Tensor scores, Tensor targets, Tensor sorted_positives, Tensor weights, "
         "float delta) -> Tensor");
+  // The positives' part of the Rank & Sort loss (rank_sort.h): for m positives' scores and sorting
+  // targets (float64, any order), (rank_pos, sorting error, sorting update times m), each (m,)
+  // float64.
+  m.def("rank_sort_positives(Tensor scores, Tensor values, float delta) -> (Tensor, Tensor, Tensor)");
+  // Rank & Sort's ranking part over the negatives of one ranking, given its positives' sorted
+  // scores and their rank_pos (float64, in that order): (fp, g), fp as false_positive_sums gives
+  // it and g as negative_weight_sums gives it with w_i = [fp_i > 1e-10] / (rank_pos_i + fp_i) *
+  // scale, the negatives searched and binned once.
+  m.def("rank_sort_negatives(Tensor scores, Tensor targets, Tensor sorted_positives, Tensor rank_pos, "
+        "float scale, float delta) -> (Tensor, Tensor)");
 }
 
 }  // namespace mmdet_losses

@@ -2,6 +2,7 @@
 // ap_rank.h, with each thread accumulating its own difference arrays (no shared writes in the passes
 // over the negatives).
 #include "../ap_rank.h"
+#include "../rank_sort.h"
 #include "ap_rank_cpu_avx2.h"
 
 #include <ATen/ATen.h>
@@ -371,6 +372,26 @@ std::optional<Avx2Ranking> avx2_pass1(bool avx2, bool check_targets, const at::T
   return std::nullopt;
 }
 
+// The portable kernel's pass 1 over the negatives: their windows in the grid of table (kept for
+// pass 2) and every positive's false-positive sum.
+struct PortablePass1 {
+  ReachingNegatives negatives;
+  std::vector<double> false_positives;
+};
+
+template <typename score_t, typename target_t>
+PortablePass1 portable_pass1(const at::Tensor& scores, const at::Tensor& targets, const GridTable& table,
+                             double delta) {
+  const score_t* s = scores.const_data_ptr<score_t>();
+  const Chunks chunks = split(scores.numel());
+  NegativeBins<score_t> bins(s, chunks, table.view(), delta);
+  ReachingNegatives negatives(s, targets.const_data_ptr<target_t>(), chunks, delta, lowest_positive(table.view()),
+                              bins);
+  std::vector<double> slots = bins.sums();
+  std::vector<double> sums = ranked_sums(table.padded_p.data(), table.m, delta, rank_slots_in(slots.data(), table.m));
+  return {std::move(negatives), std::move(sums)};
+}
+
 struct CpuKernel {
   template <typename score_t, typename target_t>
   static std::tuple<at::Tensor, at::Tensor> ap_rank(const at::Tensor& scores, const at::Tensor& targets,
@@ -420,14 +441,8 @@ struct CpuKernel {
       return at::tensor(fast->count_false_positives(p, delta), at::dtype(at::kDouble)).view({m});
     }
     const GridTable table = grid_of(p, m);
-    const score_t* s = scores.const_data_ptr<score_t>();
-    const Chunks chunks = split(scores.numel());
-    NegativeBins<score_t> bins(s, chunks, table.view(), delta);
-    const ReachingNegatives negatives(s, targets.const_data_ptr<target_t>(), chunks, delta,
-                                      lowest_positive(table.view()), bins);
-    std::vector<double> slots = bins.sums();
-    const std::vector<double> sums = ranked_sums(p, m, delta, rank_slots_in(slots.data(), m));
-    return at::tensor(sums, at::dtype(at::kDouble)).view({m});
+    const PortablePass1 pass1 = portable_pass1<score_t, target_t>(scores, targets, table, delta);
+    return at::tensor(pass1.false_positives, at::dtype(at::kDouble)).view({m});
   }
 
   template <typename score_t, typename target_t>
@@ -452,6 +467,34 @@ struct CpuKernel {
                         sums.mutable_data_ptr<score_t>(), /*searched=*/false);
     return sums;
   }
+
+  // Pass 1 as in count_false_positives, then pass 2 as in weigh_negatives on the windows that
+  // pass 1 kept.
+  template <typename score_t, typename target_t>
+  static std::tuple<at::Tensor, at::Tensor> rank_sort_negatives(const at::Tensor& scores, const at::Tensor& targets,
+                                                                const at::Tensor& sorted_positives,
+                                                                const at::Tensor& rank_pos, double scale,
+                                                                double delta) {
+    const int64_t m = sorted_positives.numel();
+    const double* p = sorted_positives.const_data_ptr<double>();
+    const double* rp = rank_pos.const_data_ptr<double>();
+    check_positive_values("rank_sort_negatives", p, rp, m);
+    if (std::optional<Avx2Ranking> fast = avx2_pass1<score_t, target_t>(
+            avx2_kernel_enabled(), /*check_targets=*/true, scores, targets, p, m, delta)) {
+      const std::vector<double> fp = fast->count_false_positives(p, delta);
+      const std::vector<double> w = rank_sort_weights(fp, rp, scale);
+      at::Tensor g = fast->weigh_negatives(weight_prefixes(p, w.data(), m).data(), delta, 1.0);
+      return {at::tensor(fp, at::dtype(at::kDouble)).view({m}), g};
+    }
+    const GridTable table = grid_of(p, m);
+    const PortablePass1 pass1 = portable_pass1<score_t, target_t>(scores, targets, table, delta);
+    const std::vector<double> w = rank_sort_weights(pass1.false_positives, rp, scale);
+    at::Tensor g = at::empty_like(scores);
+    write_negative_sums(scores.const_data_ptr<score_t>(), pass1.negatives, table.view(),
+                        weight_prefixes(p, w.data(), m).data(), delta, 1.0, g.mutable_data_ptr<score_t>(),
+                        /*searched=*/true);
+    return {at::tensor(pass1.false_positives, at::dtype(at::kDouble)).view({m}), g};
+  }
 };
 
 }  // namespace
@@ -460,6 +503,7 @@ TORCH_LIBRARY_IMPL(mmdet_losses, CPU, m) {
   m.impl("ap_rank", &dispatch_ap_rank<CpuKernel>);
   m.impl("false_positive_sums", &dispatch_false_positive_sums<CpuKernel>);
   m.impl("negative_weight_sums", &dispatch_negative_weight_sums<CpuKernel>);
+  m.impl("rank_sort_negatives", &dispatch_rank_sort_negatives<CpuKernel>);
 }
 
 }  // namespace mmdet_losses

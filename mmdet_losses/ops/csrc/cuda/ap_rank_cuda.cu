@@ -9,6 +9,7 @@
 // positives, the grid and their slots or prefix sums in shared memory when they fit and each block
 // has enough entries to repay copying them there.
 #include "../ap_rank.h"
+#include "../rank_sort.h"
 
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAException.h>
@@ -423,6 +424,16 @@ std::tuple<at::Tensor, at::Tensor> finish_positives(const PositiveRanking& ranki
 }
 
 struct CudaKernel {
+  // Not fused on the GPU yet: the two public passes.
+  template <typename score_t, typename target_t>
+  static std::tuple<at::Tensor, at::Tensor> rank_sort_negatives(const at::Tensor& scores, const at::Tensor& targets,
+                                                                const at::Tensor& sorted_positives,
+                                                                const at::Tensor& rank_pos, double scale,
+                                                                double delta) {
+    return rank_sort_negatives_in_two_passes<CudaKernel, score_t, target_t>(scores, targets, sorted_positives,
+                                                                            rank_pos, scale, delta);
+  }
+
   template <typename score_t, typename target_t>
   static std::tuple<at::Tensor, at::Tensor> ap_rank(const at::Tensor& scores, const at::Tensor& targets,
                                                     double delta, bool interpolated) {
@@ -493,6 +504,7 @@ TORCH_LIBRARY_IMPL(mmdet_losses, CUDA, m) {
   m.impl("ap_rank", &dispatch_ap_rank<CudaKernel>);
   m.impl("false_positive_sums", &dispatch_false_positive_sums<CudaKernel>);
   m.impl("negative_weight_sums", &dispatch_negative_weight_sums<CudaKernel>);
+  m.impl("rank_sort_negatives", &dispatch_rank_sort_negatives<CudaKernel>);
 }
 
 }  // namespace mmdet_losses
