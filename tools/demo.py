@@ -1,4 +1,4 @@
-"""The embedded demo: trains a small detector (RetinaNet or ATSS, ResNet-18 at half width, 128 px) on
+"""The embedded demo: trains a small detector (RetinaNet, ATSS or Mask R-CNN, ResNet-18 at half width, 128 px) on
 the demo data on the CPU with each loss of a comparison and with its focal-loss baseline; evaluates every run with
 the COCO metric (pycocotools) and the VOC metric; prints a side-by-side table; and writes under OUT
 a plot of each run's training loss and all runs' validation AP (curves_<comparison>.png) and
@@ -8,10 +8,14 @@ validation images with each model's best boxes drawn (predictions_<comparison>.p
     harmonic   Harmonic loss, Harmonic loss + HIoU vs focal loss         (make demo-harmonic)
     classification  Anchor Loss, Two-way loss, UniLoss vs focal loss     (make demo-classification)
     rank_sort  RS-ATSS (Rank & Sort loss) vs mmdet's ATSS (focal loss)   (make demo-rank-sort)
+    rank_sort_mask  RS-Mask R-CNN vs mmdet's Mask R-CNN, box and mask AP (make demo-rank-sort-mask)
 
     python tools/demo.py                       # --compare aploss, OUT = work_dirs/demo, data in data/demo
     python tools/demo.py --compare harmonic
     python tools/demo.py --iters 200 --out work_dirs/demo_short
+
+Instance segmentation (an evaluator with 'segm'): the table gives box and mask COCO AP, without the
+VOC metric (VOC has no masks), and the predictions picture shows each best box's mask.
 
 A finished run of the same config and the same mmdet_losses (its Python files and compiled op) is
 reused (the focal-loss baseline by the comparisons that share it); a changed config or package
@@ -47,10 +51,16 @@ COMPARISONS = {
                        BASELINE),
     'rank_sort': (('RS-ATSS (Rank & Sort)', 'rs_atss', 'configs/rank_sort/rs_atss_r18_fpn_1xb8-1100i_demo.py'),
                   ('ATSS (focal loss)', 'atss', 'configs/rank_sort/atss_r18_fpn_1xb8-1100i_demo.py')),
+    'rank_sort_mask': (('RS-Mask R-CNN (Rank & Sort)', 'rs_mask_rcnn',
+                        'configs/rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py'),
+                       ('Mask R-CNN', 'mask_rcnn', 'configs/rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py')),
 }
+# Training iterations of a comparison, where not the default 1100 (a Mask R-CNN step costs more).
+ITERS = dict(rank_sort_mask=800)
 SHOWN_IMAGES = 3
 BOXES_PER_IMAGE = 3
 SCALE = 4  # 128-px images drawn at 512 px
+MASK_ALPHA = 0.45  # a predicted mask's opacity over the image, in its box's colour
 GROUND_TRUTH, PREDICTED = (0, 170, 0), (220, 0, 0)
 
 def config(path, data, work_dir, iters):
@@ -68,6 +78,22 @@ def config(path, data, work_dir, iters):
     cfg.param_scheduler[-1].update(end=iters, milestones=[iters * 3 // 4])
     cfg.default_hooks.checkpoint.interval = iters
     return cfg
+
+
+def has_masks(cfg):
+    """Whether the config's evaluator scores instance masks (COCO 'segm')."""
+    metric = cfg.val_evaluator.get('metric', 'bbox')
+    return 'segm' in ([metric] if isinstance(metric, str) else metric)
+
+
+def stale(data):
+    """Whether the demo data in DATA is missing or older than make_demo_data.py's masks: an
+    annotation without a segmentation (data made before the masks) is regenerated."""
+    paths = [Path(data) / 'annotations' / f'instances_{split}.json' for split in ('train', 'val')]
+    if not all(path.is_file() for path in paths):
+        return True
+    return any(not annotation.get('segmentation')
+               for path in paths for annotation in json.loads(path.read_text())['annotations'])
 
 
 def own_visualizer(cfg, name):
@@ -131,7 +157,7 @@ def evaluate(cfg, checkpoint, work_dir, data, voc):
 def draw_predictions(models, data, out):
     """Rows: models; columns: validation images, enlarged, each with the model's BOXES_PER_IMAGE
     best boxes after NMS across classes (red, labelled with class and score) over the ground truth
-    (green)."""
+    (green); with masks, each box's mask filled in translucent red."""
     from mmdet.apis import inference_detector
     from PIL import ImageFont
     from torchvision.ops import nms
@@ -153,6 +179,11 @@ def draw_predictions(models, data, out):
             # The model's NMS is per class; across classes too, one object shows one box.
             best = nms(prediction.bboxes, prediction.scores, 0.5)[:BOXES_PER_IMAGE]
             canvas = Image.open(path).convert('RGB').resize((side, side), Image.NEAREST)
+            if 'masks' in prediction:
+                for k in best.tolist():
+                    mask = Image.fromarray(prediction.masks[k].cpu().numpy().astype('uint8') * 255)
+                    mask = mask.resize((side, side), Image.NEAREST).point(lambda v: int(v * MASK_ALPHA))
+                    canvas.paste(Image.new('RGB', (side, side), PREDICTED), (0, 0), mask)
             draw = ImageDraw.Draw(canvas)
             for box in (a['bbox'] for a in annotations['annotations'] if a['image_id'] == image['id']):
                 x, y, w, h = (v * SCALE for v in box)
@@ -176,8 +207,11 @@ def main(argv=None):
                         help='which losses to train against their focal-loss baseline (default: aploss)')
     parser.add_argument('--data', default='data/demo', help='demo data folder (made if absent)')
     parser.add_argument('--out', default='work_dirs/demo', help='output folder (default: work_dirs/demo)')
-    parser.add_argument('--iters', type=int, default=1100, help='training iterations per model (default: 1100)')
+    parser.add_argument('--iters', type=int,
+                        help='training iterations per model (default: 1100; rank_sort_mask: 800)')
     args = parser.parse_args(argv)
+    if args.iters is None:
+        args.iters = ITERS.get(args.compare, 1100)
     if args.iters < 4:
         parser.error(f'--iters must be >= 4, got {args.iters}')
 
@@ -185,8 +219,8 @@ def main(argv=None):
     from mmdet.apis import init_detector
 
     data, out = Path(args.data), Path(args.out)
-    if not (data / 'annotations' / 'instances_val.json').is_file():
-        print(f'== generating the demo data in {data}')
+    if stale(data):
+        print(f'== generating the demo data (with instance masks) in {data}')
         make_demo_data.main(['--out', str(data)])
     runs = COMPARISONS[args.compare]
     rows, models = [], []
@@ -196,26 +230,32 @@ def main(argv=None):
         print(f'== training {label}: {path}, {args.iters} iterations -> {work_dir}')
         seconds = train(cfg, work_dir, args.iters)
         checkpoint = work_dir / f'iter_{args.iters}.pth'
-        print(f'== evaluating {label} (COCO and VOC metrics)')
+        masks = has_masks(cfg)
+        print(f'== evaluating {label} ({"COCO box and mask" if masks else "COCO and VOC"} metrics)')
         coco = evaluate(cfg, checkpoint, out / 'eval' / f'{slug}_coco', data, voc=False)
-        voc = evaluate(cfg, checkpoint, out / 'eval' / f'{slug}_voc', data, voc=True)
+        voc = {} if masks else evaluate(cfg, checkpoint, out / 'eval' / f'{slug}_voc', data, voc=True)
         rows.append((label, coco, voc, seconds))
         models.append((label, init_detector(cfg, str(checkpoint), device='cpu')))
 
     curves, predictions = out / f'curves_{args.compare}.png', out / f'predictions_{args.compare}.png'
     plot_curves.main([str(out / slug) for _, slug, _ in runs]
-                     + ['--labels', *[label for label, _, _ in runs], '--out', str(curves)])
+                     + ['--labels', *[label for label, _, _ in runs], '--out', str(curves)]
+                     + (['--metric', 'coco/segm_mAP'] if masks else []))
     draw_predictions(models, data, predictions)
     print(f'wrote {curves} and {predictions}')
 
     print(f'\nDemo: ResNet-18 (half width) detectors, 128 px, {args.iters} iterations of batch 8 on the CPU, '
           f'validation set of {data}')
-    print('| loss | COCO AP | AP50 | AP75 | VOC mAP (IoU 0.5) | training time |')
-    print('|---|---|---|---|---|---|')
+    # (header, metric of the COCO results or, with pascal_voc/, of the VOC ones) per column.
+    columns = ([('model', None), ('box AP', 'coco/bbox_mAP'), ('box AP50', 'coco/bbox_mAP_50'),
+                ('mask AP', 'coco/segm_mAP'), ('mask AP50', 'coco/segm_mAP_50')] if masks else
+               [('loss', None), ('COCO AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
+                ('AP75', 'coco/bbox_mAP_75'), ('VOC mAP (IoU 0.5)', 'pascal_voc/mAP')])
+    print('| ' + ' | '.join(header for header, _ in columns) + ' | training time |')
+    print('|---' * (len(columns) + 1) + '|')
     for label, coco, voc, seconds in rows:
-        print(f"| {label} | {coco.get('coco/bbox_mAP', 0.0):.3f} | {coco.get('coco/bbox_mAP_50', 0.0):.3f} | "
-              f"{coco.get('coco/bbox_mAP_75', 0.0):.3f} | {voc.get('pascal_voc/mAP', 0.0):.3f} | "
-              f'{seconds / 60:.1f} min |')
+        values = [(voc if metric.startswith('pascal_voc/') else coco).get(metric, 0.0) for _, metric in columns[1:]]
+        print(f'| {label} | ' + ' | '.join(f'{value:.3f}' for value in values) + f' | {seconds / 60:.1f} min |')
     return rows
 
 

@@ -73,7 +73,10 @@ SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_h
            # their baselines: test_rank_sort_follows_the_authors, test_rs_rcnn_follows_the_authors
            'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py',
-           'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py']
+           'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py',
+           # a pair without a bbox_head (test_the_pair_differs_in_the_rank_sort_heads_only in
+           # tests/tools/test_demo_rank_sort_mask.py)
+           'rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py', 'rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py']
 # mmdet's own configs with a ranking loss as loss_cls, and the config of mmdet each one swaps the loss of
 # (test_any_detector_swaps_only_the_loss; tests/configs/test_any_detector_configs.py trains them).
 ANY_DETECTOR = {
@@ -100,7 +103,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 58
+    assert len(SHIPPED) == 60
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
