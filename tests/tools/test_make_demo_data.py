@@ -169,11 +169,13 @@ def test_coco_masks_are_those_the_images_were_drawn_with(demo_tool, demo_data):
 
 
 def test_coco_masks_load_in_mmdet(demo_tool, demo_data):
+    from mmdet.utils import register_all_modules
+    register_all_modules()  # the transforms' registry, whichever test ran before
     coco = CocoDataset(data_root=str(demo_data), ann_file='annotations/instances_train.json',
                        data_prefix=dict(img='VOCdemo/JPEGImages/'), metainfo=dict(classes=demo_tool.CLASSES),
                        filter_cfg=None, test_mode=False,
-                       pipeline=[dict(type='mmdet.LoadImageFromFile'),
-                                 dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True)])
+                       pipeline=[dict(type='LoadImageFromFile'),
+                                 dict(type='LoadAnnotations', with_bbox=True, with_mask=True)])
     raw = json.loads((demo_data / 'annotations' / 'instances_train.json').read_text())
     for k in range(len(coco)):
         results = coco[k]
