@@ -77,4 +77,7 @@ def close_process_group() -> None:
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        # Every process reaches here only after its run finished: wait for the others, so that no
+        # gloo thread is still serving a peer when the group goes.
+        dist.barrier()
         dist.destroy_process_group()
