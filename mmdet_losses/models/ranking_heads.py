@@ -107,7 +107,8 @@ RANKING_HEADS: Dict[Type[nn.Module], RankingCalls] = {
     FSAFHead: RankingCalls(refused="it selects each object's FPN level by per-anchor losses "
                            "(reduction='none'), which a ranking loss does not have; use RetinaHead"),
     PAAHead: RankingCalls(refused="it scores anchors by per-anchor losses (reduction_override='none'), "
-                          'which a ranking loss does not have; use ATSSHead (RS-PAA is planned)'),
+                          'which a ranking loss does not have; use ValueBalancedPAAHead (RS-PAA: PAA scoring '
+                          'with its own loss, then a ranking of every anchor)'),
     PISARetinaHead: RankingCalls(refused='it reweights per-anchor losses; use RetinaHead'),
     SSDHead: RankingCalls(refused='it mines hard negatives by per-anchor softmax losses; use '
                           'SigmoidSSDHead (sigmoid scores, no mining)'),

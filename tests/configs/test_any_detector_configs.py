@@ -59,6 +59,7 @@ RANK_SORT_CASES = {
     '../rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py':
         ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 's0.loss_rank': 'roi_head.bbox_head.0.fc_cls',
                           's2.loss_rank': 'roi_head.bbox_head.2.fc_cls'}, 0),
+    '../rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py': ('RankSortLoss', {'loss_rank': 'bbox_head.atss_cls'}, 0),
 }
 
 

@@ -70,10 +70,10 @@ def leaf_datasets(dataset):
 # Configs without a baseline twin.
 SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_harmonic_1xb8-1100i_demo.py',
            'aploss/retinanet_r101_fpn_aploss_8xb2-100e_coco-512_test-dev.py',
-           # their baselines: test_rank_sort_follows_the_authors, test_rs_rcnn_follows_the_authors
+           # their baselines: test_one_stage_rank_sort_follows_the_authors, test_rs_rcnn_follows_the_authors
            'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py',
-           'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py',
+           'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py', 'rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py',
            # a pair without a bbox_head (test_the_pair_differs_in_the_rank_sort_heads_only in
            # tests/tools/test_demo_rank_sort_mask.py)
            'rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py', 'rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py']
@@ -103,7 +103,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 60
+    assert len(SHIPPED) == 61
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
@@ -218,22 +218,30 @@ def test_retinanet_configs_follow_the_official_recipe(path):
         assert all(leaf.filter_cfg.bbox_min_size is None for leaf in leaf_datasets(cfg.train_dataloader.dataset))
 
 
-def test_rank_sort_follows_the_authors(tmp_path):
-    """RS-ATSS R50 1x: the settings of kemaloksuz/RankSortLoss's
-    configs/ranksort_loss/ranksort_atss_r50_fpn_1x_coco.py, and otherwise mmdet's ATSS R50 1x."""
-    cfg = load('rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', tmp_path)
+@pytest.mark.parametrize('ours, head_type, mmdet_config', [
+    ('rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', 'ValueBalancedATSSHead', 'mmdet::atss/atss_r50_fpn_1x_coco.py'),
+    ('rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py', 'ValueBalancedPAAHead', 'mmdet::paa/paa_r50_fpn_1x_coco.py'),
+])
+def test_one_stage_rank_sort_follows_the_authors(ours, head_type, mmdet_config, tmp_path):
+    """RS-ATSS and RS-PAA R50 1x: the settings of kemaloksuz/RankSortLoss's
+    configs/ranksort_loss/ranksort_{atss,paa}_r50_fpn_1x_coco.py, and otherwise mmdet's ATSS / PAA R50 1x
+    (their assigners and test settings included)."""
+    cfg = load(ours, tmp_path)
     head = cfg.model.bbox_head
-    assert head.type == 'ValueBalancedATSSHead' and 'loss_centerness' not in head
+    assert head.type == head_type and 'loss_centerness' not in head
     assert head.loss_cls == dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0)
     assert head.loss_bbox == dict(type='GIoULoss', loss_weight=1.0)
     assert head.anchor_generator == dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4,
                                          scales_per_octave=3, strides=[8, 16, 32, 64, 128])
+    if head_type == 'ValueBalancedPAAHead':
+        assert head.assigner_loss_cls == dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                              loss_weight=1.0)
+        assert head.topk == 9 and head.score_voting
     assert cfg.optim_wrapper.optimizer.lr == 0.008
     assert cfg.train_dataloader.batch_size * 4 == cfg.auto_scale_lr.base_batch_size == 16
-    assert cfg.model.train_cfg.assigner == dict(type='ATSSAssigner', topk=9)
     assert cfg.model.test_cfg == dict(nms_pre=1000, min_bbox_size=0, score_thr=0.05,
                                       nms=dict(type='nms', iou_threshold=0.6), max_per_img=100)
-    ours, theirs = cfg.to_dict(), load('mmdet::atss/atss_r50_fpn_1x_coco.py', tmp_path).to_dict()
+    ours, theirs = cfg.to_dict(), load(mmdet_config, tmp_path).to_dict()
     for config in (ours, theirs):
         del config['model']['bbox_head'], config['optim_wrapper']['optimizer']['lr']
         for key in ('batch_size', 'num_workers'):

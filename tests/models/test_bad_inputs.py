@@ -175,11 +175,18 @@ def heads(retina_head_cfg, ssd_head_cfg):
             anchor_generator=dict(type='AnchorGenerator', scales=[4], ratios=[0.5, 1.0, 2.0], strides=[8, 16]),
             loss_cls=dict(type='RankSortLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss')).items()
             if key != 'stacked_convs'},
+        'ValueBalancedPAAHead': retina_head_cfg(
+            type='ValueBalancedPAAHead', norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+            anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4, scales_per_octave=3,
+                                  strides=[8, 16]),
+            loss_cls=dict(type='RankSortLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss'),
+            train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.1, neg_iou_thr=0.1, min_pos_iou=0,
+                                         ignore_iof_thr=-1), allowed_border=-1, pos_weight=-1)),
     }
 
 
 HEADS = ['HarmonicRetinaHead', 'HarmonicSSDHead', 'ConfigurableSSDHead', 'ValueBalancedATSSHead',
-         'ValueBalancedRPNHead']
+         'ValueBalancedRPNHead', 'ValueBalancedPAAHead']
 
 
 @pytest.mark.parametrize('name', HEADS)

@@ -98,15 +98,17 @@ def test_bad_arguments_raise_clear_errors():
         MODELS.build(head_cfg(loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True)))
 
 
-def anchor_by_anchor_reference(head, cls_scores, bbox_preds, samples, targets_at=slice(1, 4)):
+def anchor_by_anchor_reference(head, cls_scores, bbox_preds, samples, targets_at=slice(1, 4), targets=None):
     """The RS-ATSS losses written one anchor at a time: entries read from the head's output maps by
     (image, level, y, x, anchor), IoU and GIoU by their formulas, the ranking by the loop oracle.
-    ``targets_at``: where (labels, label weights, box targets) are in the head's ``get_targets``."""
+    ``targets_at``: where (labels, label weights, box targets) are in the head's ``get_targets``;
+    ``targets``: those three given instead, per level (num_images, level_anchors, ...)."""
     metas = [s.metainfo for s in samples]
     anchor_list, valid = head.get_anchors([s.shape[-2:] for s in cls_scores], metas, device=cls_scores[0].device)
     per_level_anchors = [[level.clone() for level in image] for image in anchor_list]
-    labels, label_weights, bbox_targets = head.get_targets(anchor_list, valid, [s.gt_instances for s in samples],
-                                                           metas)[targets_at]
+    if targets is None:
+        targets = head.get_targets(anchor_list, valid, [s.gt_instances for s in samples], metas)[targets_at]
+    labels, label_weights, bbox_targets = targets
     classes, per_location = head.cls_out_channels, head.num_base_priors
     scores, targets, box_terms, weights = [], [], [], []
     for level, score_map in enumerate(cls_scores):

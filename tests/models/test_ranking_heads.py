@@ -151,7 +151,7 @@ def test_rank_sort_warns_where_the_head_passes_no_quality():
 
 
 @pytest.mark.parametrize('name, config, expected', [
-    ('PAAHead', 'paa/paa_r50_fpn_1x_coco.py', 'RS-PAA'),
+    ('PAAHead', 'paa/paa_r50_fpn_1x_coco.py', 'use ValueBalancedPAAHead'),
     ('FSAFHead', 'fsaf/fsaf_r50_fpn_1x_coco.py', 'use RetinaHead'),
     ('AutoAssignHead', 'autoassign/autoassign_r50-caffe_fpn_1x_coco.py', 'use FCOSHead'),
     ('CenterNetUpdateHead', 'centernet/centernet-update_r50-caffe_fpn_ms-1x_coco.py', 'heat map'),

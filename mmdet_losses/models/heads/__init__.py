@@ -7,9 +7,10 @@ from .sigmoid_ssd_head import APLossSSDHead, SigmoidSSDHead
 from .value_balanced_atss_head import RankSortATSSHead, ValueBalancedATSSHead
 from .value_balanced_bbox_head import ValueBalancedBBoxHead
 from .value_balanced_mask import ValueBalancedMaskHead, ValueBalancedRoIHead
+from .value_balanced_paa_head import ValueBalancedPAAHead
 from .value_balanced_rpn_head import ValueBalancedRPNHead
 
 __all__ = ['APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
            'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'SigmoidSSDHead',
            'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead',
-           'ValueBalancedRoIHead', 'ValueBalancedRPNHead']
+           'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead']

@@ -1,4 +1,4 @@
-from typing import Dict
+from typing import Dict, List
 
 import torch
 from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
@@ -6,6 +6,7 @@ from mmdet.utils import reduce_mean
 from torch import Tensor
 
 from ..losses import RankSortLoss
+from .checks import check_predictions
 
 
 def value_balanced_losses(head, cls_score: Tensor, labels: Tensor, label_weights: Tensor, positive: Tensor,
@@ -52,6 +53,25 @@ def value_balanced_losses(head, cls_score: Tensor, labels: Tensor, label_weights
     balance = sum(losses.values()).detach() / box_value if box_value > 0 else 0.0
     losses['loss_bbox'] = loss_bbox * balance
     return losses
+
+
+def checked_anchors(head, cls_scores: List[Tensor], bbox_preds: List[Tensor], batch_img_metas: List[dict]):
+    """``head.get_anchors`` for its predictions' feature maps, once the predictions are checked to
+    be finite (``check_predictions``): the first step of every anchor head's ``loss_by_feat`` here."""
+    check_predictions(head, cls_scores, bbox_preds)
+    featmap_sizes = [score.size()[-2:] for score in cls_scores]
+    return head.get_anchors(featmap_sizes, batch_img_metas, device=cls_scores[0].device)
+
+
+def anchor_losses(head, cls_score: Tensor, bbox_pred: Tensor, anchors: Tensor, labels: Tensor,
+                  label_weights: Tensor, bbox_targets: Tensor) -> Dict[str, Tensor]:
+    """:func:`value_balanced_losses` of a dense head, from its (n, C) logits, (n, 4) box deltas,
+    anchors and mmdet's per-anchor targets, all in one order: the positives' boxes are decoded
+    from their anchors (the heads regress decoded boxes)."""
+    positive = torch.nonzero((labels >= 0) & (labels < head.num_classes)).squeeze(1)
+    pos_boxes = head.bbox_coder.decode(anchors[positive], bbox_pred[positive])
+    return value_balanced_losses(head, cls_score, labels, label_weights, positive, pos_boxes, bbox_targets[positive],
+                                 bbox_pred)
 
 
 def flatten_levels(prediction: Tensor, channels: int) -> Tensor:

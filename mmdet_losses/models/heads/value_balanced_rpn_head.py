@@ -8,8 +8,7 @@ from mmdet.utils import ConfigType, InstanceList, OptInstanceList
 from torch import Tensor
 
 from ..ranking_heads import RankingCalls, register_ranking_head
-from .checks import check_predictions
-from .value_balance import flatten_levels, value_balanced_losses
+from .value_balance import anchor_losses, checked_anchors, flatten_levels
 
 
 @register_ranking_head(calls=RankingCalls(method=None, passes_quality=True))
@@ -47,9 +46,7 @@ class ValueBalancedRPNHead(RPNHead):
     def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
                      batch_gt_instances: InstanceList, batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None) -> dict:
-        check_predictions(self, cls_scores, bbox_preds)
-        featmap_sizes = [score.size()[-2:] for score in cls_scores]
-        anchor_list, valid_flag_list = self.get_anchors(featmap_sizes, batch_img_metas, device=cls_scores[0].device)
+        anchor_list, valid_flag_list = checked_anchors(self, cls_scores, bbox_preds, batch_img_metas)
         labels_list, label_weights_list, bbox_targets_list, _, _ = self.get_targets(
             anchor_list, valid_flag_list, batch_gt_instances, batch_img_metas,
             batch_gt_instances_ignore=batch_gt_instances_ignore)
@@ -63,8 +60,5 @@ class ValueBalancedRPNHead(RPNHead):
         label_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
         bbox_targets = torch.cat([targets.reshape(-1, targets.size(-1)) for targets in bbox_targets_list])
 
-        positive = torch.nonzero((labels >= 0) & (labels < self.num_classes)).squeeze(1)
-        pos_boxes = self.bbox_coder.decode(anchors[positive], bbox_pred[positive])
-        losses = value_balanced_losses(self, cls_score, labels, label_weights, positive, pos_boxes,
-                                       bbox_targets[positive], bbox_pred)
+        losses = anchor_losses(self, cls_score, bbox_pred, anchors, labels, label_weights, bbox_targets)
         return {key.replace('loss_', 'loss_rpn_', 1): self.head_weight * value for key, value in losses.items()}
