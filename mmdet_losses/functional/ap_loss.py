@@ -28,6 +28,7 @@ import torch
 from .. import ops
 from .checks import check_floating, check_ranking_arguments, integer_targets
 from .group_ranking import RankingPositives
+from .loop_reference import loop_entries
 
 __all__ = ['ap_loss', 'ap_loss_reference']
 
@@ -152,23 +153,12 @@ class _APLossReference(torch.autograd.Function):
 
 
 def _per_positive_loop(scores, targets, delta, interpolated, prune):
-    work_dtype = torch.promote_types(scores.dtype, torch.float32)
-    s = scores.detach().reshape(-1).to(work_dtype)
-    t = targets.reshape(-1)
-    positives = torch.nonzero(t == 1).squeeze(1)
-    negatives = t == 0
+    s, positives, negatives, pos_scores, neg_scores, step = loop_entries(scores, targets == 1, targets == 0, delta,
+                                                                         prune)
     m = positives.numel()
     grad = torch.zeros_like(s)
     if m == 0:
         return scores.new_zeros(()), grad.to(scores.dtype).view_as(scores)
-
-    def step(x):
-        return torch.clamp(x / (2 * delta) + 0.5, 0, 1)
-
-    pos_scores = s[positives]
-    if prune:
-        negatives &= s >= pos_scores.min() - delta
-    neg_scores = s[negatives]
     neg_grad = torch.zeros_like(neg_scores)
     sum_iprec = s.new_zeros(())
     running_max = s.new_tensor(-1.0)

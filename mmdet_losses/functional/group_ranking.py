@@ -16,7 +16,7 @@ outside {-1, 0, 1}, a non-finite score) travels as a flag with these collectives
 raises together instead of leaving the others waiting in a collective.
 """
 import re
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -80,8 +80,9 @@ class RankingPositives:
         group: None, or a process group, e.g. ``torch.distributed.group.WORLD``.
         count_negatives (bool): Also count the negatives of the whole ranking (an extra pass over
             the targets; AUC-Loss needs it, AP-Loss does not).
-        values (Tensor, optional): Same shape as ``scores``: each positive's value here travels with
-            its score (Rank & Sort's IoU targets), giving ``sorted_values`` (m,) float64 in the
+        values (callable, optional): ``values(local_index)``, the value of each of this process's
+            positives given their flat indices (ascending), (m_local,): each travels with its score
+            (Rank & Sort's IoU targets, aLRP's localisation errors), giving ``sorted_values`` (m,) float64 in the
             order of ``sorted_scores``.
         false_positives (bool): False leaves the false-positive sums to the caller when
             ``group`` is None and there is a positive (``false_positives`` is then None): a caller
@@ -90,7 +91,7 @@ class RankingPositives:
     """
 
     def __init__(self, name: str, scores: torch.Tensor, targets: torch.Tensor, delta: float, group=None,
-                 count_negatives: bool = False, values: Optional[torch.Tensor] = None,
+                 count_negatives: bool = False, values: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
                  false_positives: bool = True):
         self.rank, self.world_size = check_group(name, group) if group is not None else (0, 1)
         self.name = name
@@ -102,7 +103,7 @@ class RankingPositives:
         local = flat_scores[self.local_index].to(torch.float64)
         error = self._nonfinite_positive(local, flat_scores)
         if values is not None:
-            local = torch.stack([local, values.detach().reshape(-1)[self.local_index].to(torch.float64)])
+            local = torch.stack([local, values(self.local_index).detach().reshape(-1).to(torch.float64)])
         if group is None:
             _raise(name, error, 0)
             counts, concatenated = [local.shape[-1]], local

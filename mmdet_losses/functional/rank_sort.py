@@ -37,6 +37,7 @@ import torch
 from .. import ops
 from .checks import check_finite, check_floating, check_ranking_arguments
 from .group_ranking import RankingPositives, raise_together
+from .loop_reference import loop_entries
 
 __all__ = ['rank_sort_loss', 'rank_sort_loss_reference']
 
@@ -106,7 +107,8 @@ class _RankSortLoss(torch.autograd.Function):
         roles = torch.sign(targets).to(torch.int8)
         # Without a group, pass 1 runs fused with pass 2 (rank_sort_negatives); a group sums every
         # process's pass 1 before any pass 2.
-        positives = RankingPositives('rank_sort_loss', scores, roles, delta, group, values=targets,
+        positives = RankingPositives('rank_sort_loss', scores, roles, delta, group,
+                                     values=lambda index: targets.reshape(-1)[index],
                                      false_positives=group is not None)
         p, y = positives.sorted_scores, positives.sorted_values
         m = p.numel()
@@ -213,11 +215,9 @@ class _RankSortReference(torch.autograd.Function):
 
 
 def _per_positive_loop(scores, targets, delta, prune):
-    work_dtype = torch.promote_types(scores.dtype, torch.float32)
-    s = scores.detach().reshape(-1).to(work_dtype)
-    t = targets.reshape(-1).to(work_dtype)
-    positives = torch.nonzero(t > 0).squeeze(1)
-    negatives = t == 0
+    s, positives, negatives, pos_scores, neg_scores, step = loop_entries(scores, targets > 0, targets == 0, delta,
+                                                                         prune)
+    t = targets.reshape(-1).to(s.dtype)
     m = positives.numel()
     ranking_grad = torch.zeros_like(s)
     sorting_grad = torch.zeros_like(s)
@@ -225,13 +225,7 @@ def _per_positive_loop(scores, targets, delta, prune):
         zero_grad = ranking_grad.to(scores.dtype).view_as(scores)
         return scores.new_zeros(()), scores.new_zeros(()), zero_grad, zero_grad.clone()
 
-    def step(x):
-        return torch.clamp(x / (2 * delta) + 0.5, 0, 1)
-
-    pos_scores, y = s[positives], t[positives]
-    if prune:
-        negatives &= s >= pos_scores.min() - delta
-    neg_scores = s[negatives]
+    y = t[positives]
     neg_grad = torch.zeros_like(neg_scores)
     pos_ranking_grad = torch.zeros_like(pos_scores)
     pos_sorting_grad = torch.zeros_like(pos_scores)

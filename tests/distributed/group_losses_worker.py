@@ -7,7 +7,7 @@ import sys
 import torch
 import torch.distributed as dist
 
-from mmdet_losses.functional import ap_loss, auc_loss, rank_sort_loss, two_way_loss
+from mmdet_losses.functional import alrp_loss, ap_loss, auc_loss, rank_sort_loss, two_way_loss
 
 
 def rank_sort_values(scores, targets, **kwargs):
@@ -15,8 +15,15 @@ def rank_sort_values(scores, targets, **kwargs):
     return torch.stack(rank_sort_loss(scores, targets, **kwargs))
 
 
+def alrp_values(scores, targets, **kwargs):
+    """aLRP's (classification, localisation) as one tensor, each positive's localisation error a
+    function of its score (so that its gradient joins the scores')."""
+    errors = torch.sigmoid(scores[targets == 1].nan_to_num(0.0)) * 1.5
+    return torch.stack(alrp_loss(scores, targets, errors, **kwargs))
+
+
 LOSSES = {'ap_loss': ap_loss, 'auc_loss': auc_loss, 'two_way_loss': two_way_loss,
-          'rank_sort_loss': rank_sort_values}
+          'rank_sort_loss': rank_sort_values, 'alrp_loss': alrp_values}
 
 
 def case(name, world_size):
@@ -74,7 +81,7 @@ def main(out):
                 targets = rank_sort_targets
             if loss_name != 'ap_loss':
                 kwargs = {key: value for key, value in kwargs.items()
-                          if key == 'delta' and loss_name in ('auc_loss', 'rank_sort_loss')}
+                          if key == 'delta' and loss_name in ('auc_loss', 'rank_sort_loss', 'alrp_loss')}
             local = scores[bounds[rank]:bounds[rank + 1]].clone().requires_grad_()
             key = (loss_name, name)
             try:

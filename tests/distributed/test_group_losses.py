@@ -1,4 +1,4 @@
-"""The losses that take a process group (ap_loss, auc_loss, two_way_loss, rank_sort_loss): W spawned gloo processes against
+"""The losses that take a process group (ap_loss, auc_loss, two_way_loss, rank_sort_loss, alrp_loss): W spawned gloo processes against
 one process on the concatenation of their entries (AP-Loss paper: one ranking of the whole
 minibatch)."""
 import re
@@ -23,6 +23,10 @@ ERROR_CASES = {
         r'targets must be in \(0, 1\] \(a positive and its IoU\), 0 \(negative\) or -1 \(ignored\), got 2.0 at '
         'flat index 3',
     ('rank_sort_loss', 'inf_positive_on_last'): 'scores must be finite, got inf',
+    ('alrp_loss', 'nan_score_on_last'): 'scores must be finite, got nan at flat index 5',
+    ('alrp_loss', 'bad_target_on_first'):
+        r'targets must be 1 \(positive\), 0 \(negative\) or -1 \(ignored\), got 2 at flat index 3',
+    ('alrp_loss', 'inf_positive_on_last'): 'scores must be finite, got inf',
 }
 
 

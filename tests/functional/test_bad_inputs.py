@@ -4,7 +4,7 @@ hang or a silent NaN."""
 import pytest
 import torch
 
-from mmdet_losses.functional import (anchor_loss, ap_loss, ap_loss_reference, auc_loss, harmonic_loss, hiou_loss,
+from mmdet_losses.functional import (alrp_loss, alrp_loss_reference, anchor_loss, ap_loss, ap_loss_reference, auc_loss, harmonic_loss, hiou_loss,
                                      rank_sort_loss, rank_sort_loss_reference, two_way_loss, uniloss)
 
 
@@ -19,6 +19,14 @@ def rows_with_quality(n, c, generator):
     return one_hot_rows(n, c, generator) * (0.05 + 0.95 * torch.rand(n, c, generator=generator))
 
 
+def with_box_errors(alrp):
+    """aLRP as a loss of (logits, targets): every positive's localisation error 0.5."""
+    def loss(logits, targets):
+        dtype = logits.dtype if logits.is_floating_point() else torch.float32
+        return torch.stack(alrp(logits, targets, torch.full((int((targets == 1).sum()),), 0.5, dtype=dtype)))
+    return loss
+
+
 # name -> (loss of (logits, targets), targets of (n, c)); every loss takes (n, C) logits here.
 LOSSES = {
     'ap_loss': (ap_loss, lambda n, c, g: one_hot_rows(n, c, g)),
@@ -30,10 +38,12 @@ LOSSES = {
     'anchor_loss': (anchor_loss, lambda n, c, g: one_hot_rows(n, c, g)),
     'rank_sort_loss': (lambda s, t: torch.stack(rank_sort_loss(s, t)), rows_with_quality),
     'rank_sort_loss_reference': (lambda s, t: torch.stack(rank_sort_loss_reference(s, t)), rows_with_quality),
+    'alrp_loss': (with_box_errors(alrp_loss), lambda n, c, g: one_hot_rows(n, c, g)),
+    'alrp_loss_reference': (with_box_errors(alrp_loss_reference), lambda n, c, g: one_hot_rows(n, c, g)),
 }
 # targets may be -1
 IGNORING = ['ap_loss', 'ap_loss_reference', 'auc_loss', 'two_way_loss', 'uniloss', 'rank_sort_loss',
-            'rank_sort_loss_reference']
+            'rank_sort_loss_reference', 'alrp_loss', 'alrp_loss_reference']
 
 
 def inputs(name, n=12, c=4, dtype=torch.float32, seed=0):
