@@ -84,15 +84,10 @@ class RankingPositives:
             positives given their flat indices (ascending), (m_local,): each travels with its score
             (Rank & Sort's IoU targets, aLRP's localisation errors), giving ``sorted_values`` (m,) float64 in the
             order of ``sorted_scores``.
-        false_positives (bool): False leaves the false-positive sums to the caller when
-            ``group`` is None and there is a positive (``false_positives`` is then None): a caller
-            that runs pass 1 fused with pass 2 (Rank & Sort's ``rank_sort_negatives``). Otherwise
-            they are computed here, which also checks every entry.
     """
 
     def __init__(self, name: str, scores: torch.Tensor, targets: torch.Tensor, delta: float, group=None,
-                 count_negatives: bool = False, values: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
-                 false_positives: bool = True):
+                 count_negatives: bool = False, values: Optional[Callable[[torch.Tensor], torch.Tensor]] = None):
         self.rank, self.world_size = check_group(name, group) if group is not None else (0, 1)
         self.name = name
         flat_scores = scores.detach().reshape(-1)
@@ -118,9 +113,6 @@ class RankingPositives:
         position[order] = torch.arange(order.numel(), device=device)
         offset = sum(counts[:self.rank])
         self.local_positions = position[offset:offset + counts[self.rank]]
-        if not false_positives and group is None and not count_negatives and self.sorted_scores.numel() > 0:
-            self.false_positives = self.negative_count = None
-            return
 
         try:
             local_sums = false_positive_sums(scores, targets, self.sorted_scores, delta)

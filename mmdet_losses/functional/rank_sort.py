@@ -24,10 +24,12 @@ is the RS update.
 
 The negatives' part is the ranking op's two passes (:mod:`mmdet_losses.ops.ranking_passes`): pass 1
 gives every fp(i), pass 2 with ``w_i = [fp(i) > eps] / (rank(i) |P|)`` every negative's update, in
-O(|N| log |P|); without a group both run in one op (``rank_sort_negatives``), which searches the
-negatives once. The sorting part involves positives only: the op ``rank_sort_positives``, O(|P|^2)
-time in O(|P|) memory (:func:`sorting_step` is the same in torch, a block of rows at a time). With
-``group`` the entries of every process form one ranking, as in :func:`ap_loss`.
+O(|N| log |P|). The sorting part involves positives only: O(|P|^2) time in O(|P|) memory
+(``rank_sort_positives``; :func:`sorting_step` is the same in torch, a block of rows at a time).
+Without a group one op (``mmdet_losses::rank_sort``) does it all: it finds the positives, sorts
+them, runs the sorting part and both passes with the negatives searched once, and writes the
+updates. With ``group`` the entries of every process form one ranking, as in :func:`ap_loss`: the
+same pieces as ops of their own, between the collectives.
 """
 import re
 from typing import Tuple
@@ -70,12 +72,19 @@ def rank_sort_loss(scores: torch.Tensor, targets: torch.Tensor, delta: float = 0
         (0.0, 0.1, True)
     """
     _check_arguments(scores, targets, delta)
-    error = _bad_target(targets)
-    if group is not None:
-        raise_together('rank_sort_loss', error, group, scores.device)
-    elif error is not None:
-        raise error
-    return _RankSortLoss.apply(scores, targets, float(delta), group)
+    if group is None:
+        try:
+            ranking, sorting, *_ = ops.rank_sort(scores, targets, delta)
+        except ValueError as caught:
+            raise _renamed(caught) from None
+        return ranking, sorting
+    raise_together('rank_sort_loss', _bad_target(targets), group, scores.device)
+    return _GroupRankSortLoss.apply(scores, targets, float(delta), group)
+
+
+def _renamed(error: ValueError) -> ValueError:
+    # The kernels name themselves; the user called rank_sort_loss.
+    return ValueError(re.sub(r'^\w+: ', 'rank_sort_loss: ', str(error)))
 
 
 def _check_arguments(scores, targets, delta):
@@ -98,33 +107,27 @@ def _bad_target(targets):
                       f'or -1 (ignored), got {targets.reshape(-1)[index].item()} at flat index {index}')
 
 
-class _RankSortLoss(torch.autograd.Function):
-    """Forward computes both error-driven updates; backward combines them with the incoming
-    gradients. The sorting update touches positives only and is kept as (index, value) pairs."""
+class _GroupRankSortLoss(torch.autograd.Function):
+    """The loss over every process of a group. Forward computes both error-driven updates; backward
+    combines them with the incoming gradients. The sorting update touches positives only and is
+    kept as (index, value) pairs."""
 
     @staticmethod
     def forward(ctx, scores, targets, delta, group):
         roles = torch.sign(targets).to(torch.int8)
-        # Without a group, pass 1 runs fused with pass 2 (rank_sort_negatives); a group sums every
-        # process's pass 1 before any pass 2.
         positives = RankingPositives('rank_sort_loss', scores, roles, delta, group,
-                                     values=lambda index: targets.reshape(-1)[index],
-                                     false_positives=group is not None)
+                                     values=lambda index: targets.reshape(-1)[index])
         p, y = positives.sorted_scores, positives.sorted_values
         m = p.numel()
         if m == 0:
             ctx.save_for_backward(torch.zeros_like(scores), positives.local_index, p)
             return scores.new_zeros(()), scores.new_zeros(())
         rank_pos, sorting_error, sorting_grad = ops.rank_sort_positives(p, y, delta)
-        # W times the exact gradient under a group: DDP divides the summed gradients by W.
+        # W times the exact gradient: DDP divides the summed gradients by W.
         scale = positives.world_size / m
-        if positives.false_positives is None:
-            fp, ranking_grad = _negatives_fused(scores, roles, p, rank_pos, scale, delta)
-            rank = rank_pos + fp
-        else:
-            fp = positives.false_positives
-            rank = rank_pos + fp
-            ranking_grad = ops.negative_weight_sums(scores, roles, p, (fp > EPS) / rank * scale, delta)
+        fp = positives.false_positives
+        rank = rank_pos + fp
+        ranking_grad = ops.negative_weight_sums(scores, roles, p, (fp > EPS) / rank * scale, delta)
         ranking_error = fp / rank
         updated = fp > EPS
         local = positives.local_positions
@@ -139,14 +142,6 @@ class _RankSortLoss(torch.autograd.Function):
         grad = ranking_grad * grad_ranking
         grad.view(-1).index_add_(0, index, (sorting_grad * grad_sorting).to(grad.dtype))
         return grad, None, None, None
-
-
-def _negatives_fused(scores, roles, p, rank_pos, scale, delta):
-    try:
-        return ops.rank_sort_negatives(scores, roles, p, rank_pos, scale, delta)
-    except ValueError as caught:
-        # The kernel names itself; the user called rank_sort_loss.
-        raise ValueError(re.sub(r'^\w+: ', 'rank_sort_loss: ', str(caught))) from None
 
 
 def sorting_step(p: torch.Tensor, y: torch.Tensor, delta: float):

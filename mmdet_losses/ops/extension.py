@@ -30,8 +30,9 @@ def cuda_kernel_compiled() -> bool:
 
 
 def avx2_kernel_enabled() -> bool:
-    """Whether the ranking ops on the CPU (``ap_rank`` and its two passes) now run their AVX2 kernel
-    for fp32 scores with int8, int32 or int64 targets: the CPU has AVX2 and FMA, and the
-    environment variable ``MMDET_LOSSES_CPU_SIMD`` is not ``0`` (set it to ``0`` to force the
-    portable kernel, which every other input takes). The two agree up to float64 rounding."""
+    """Whether the ranking ops on the CPU (``ap_rank``, ``rank_sort`` and the passes) now run their
+    AVX2 kernel for fp32 scores with int8, int32 or int64 targets (``rank_sort``: floating targets):
+    the CPU has AVX2 and FMA, and the environment variable ``MMDET_LOSSES_CPU_SIMD`` is not ``0``
+    (set it to ``0`` to force the portable kernel, which every other input takes). The two agree up
+    to float64 rounding."""
     return load_extension().avx2_kernel_enabled()

@@ -10,8 +10,11 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <string>
 
 namespace mmdet_losses {
 
@@ -189,9 +192,88 @@ void check_rank_sort_negatives_args(const at::Tensor& scores, const at::Tensor& 
   TORCH_CHECK_VALUE(std::isfinite(scale), "rank_sort_negatives: scale must be finite, got ", scale);
 }
 
+void check_rank_sort_args(const at::Tensor& scores, const at::Tensor& targets, double delta) {
+  TORCH_CHECK_VALUE(scores.sizes() == targets.sizes(),
+                    "rank_sort: scores and targets must have the same shape, got scores ", scores.sizes(),
+                    " and targets ", targets.sizes());
+  TORCH_CHECK_VALUE(at::isFloatingType(scores.scalar_type()),
+                    "rank_sort: scores must be a floating-point tensor, got ", scores.scalar_type());
+  TORCH_CHECK_VALUE(at::isFloatingType(targets.scalar_type()),
+                    "rank_sort: targets must be a floating-point tensor (in (0, 1] a positive and its "
+                    "IoU, 0 negative, -1 ignored), got ", targets.scalar_type());
+  TORCH_CHECK_VALUE(scores.device() == targets.device(),
+                    "rank_sort: scores and targets must be on the same device, got ", scores.device(), " and ",
+                    targets.device());
+  TORCH_CHECK_VALUE(delta > 0.0 && std::isfinite(delta), "rank_sort: delta must be a finite number > 0, got ",
+                    delta);
+}
+
+RankSortResult rank_sort_without_positives(const at::Tensor& scores) {
+  const at::TensorOptions positives = scores.options().dtype(at::kDouble);
+  return {at::zeros({}, scores.options()), at::zeros({}, scores.options()), at::zeros_like(scores),
+          at::empty({0}, scores.options().dtype(at::kLong)), at::empty({2, 0}, positives)};
+}
+
+RankSortResult finish_rank_sort(const at::Tensor& fp, const SortingOutputs& sorting, const at::Tensor& sorted_index,
+                                at::Tensor grad) {
+  const double scale = 1.0 / static_cast<double>(fp.numel());
+  const at::Tensor ranking_error = fp / (sorting.rank_pos + fp);
+  const at::Tensor ranking_update = at::where(fp > kRankSortEps, ranking_error, 0.0).neg_().mul_(scale);
+  const at::Tensor sorting_update = sorting.update * scale;
+  grad.view(-1).index_copy_(0, sorted_index, (ranking_update + sorting_update).to(grad.scalar_type()));
+  return {ranking_error.mean().to(grad.scalar_type()), sorting.error.mean().to(grad.scalar_type()), grad,
+          sorted_index, at::stack({ranking_update, sorting_update})};
+}
+
 void raise_bad_target(int64_t flat_index, int64_t value) {
   TORCH_CHECK_VALUE(false, "ap_rank: targets must be 1 (positive), 0 (negative) or -1 (ignored), "
                     "got ", value, " at flat index ", flat_index);
+}
+
+namespace {
+
+// v as Python's repr(float) writes it (1.5, 2.0, -0.5, 1e-05, nan), so that the op's errors read as
+// the Python checks' do: the shortest digits that read back as v, positional for decimal
+// exponents in [-4, 16), else scientific with a signed exponent of at least two digits.
+std::string python_float_repr(double v) {
+  if (std::isnan(v)) {
+    return "nan";
+  }
+  if (std::isinf(v)) {
+    return v > 0 ? "inf" : "-inf";
+  }
+  char buffer[64];
+  const char* end = std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::scientific).ptr;
+  const std::string text(buffer, static_cast<size_t>(end - buffer));
+  const size_t e = text.find('e');
+  const bool negative = text[0] == '-';
+  std::string digits = text.substr(negative ? 1 : 0, e - (negative ? 1 : 0));
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const int exponent = std::stoi(text.substr(e + 1));
+  std::string out = negative ? "-" : "";
+  if (exponent < -4 || exponent >= 16) {
+    out += digits.substr(0, 1);
+    if (digits.size() > 1) {
+      out += "." + digits.substr(1);
+    }
+    const std::string magnitude = std::to_string(std::abs(exponent));
+    return out + "e" + (exponent < 0 ? "-" : "+") + (magnitude.size() < 2 ? "0" : "") + magnitude;
+  }
+  if (exponent < 0) {
+    return out + "0." + std::string(-exponent - 1, '0') + digits;
+  }
+  const size_t whole = static_cast<size_t>(exponent) + 1;
+  if (digits.size() <= whole) {
+    return out + digits + std::string(whole - digits.size(), '0') + ".0";
+  }
+  return out + digits.substr(0, whole) + "." + digits.substr(whole);
+}
+
+}  // namespace
+
+void raise_bad_rank_sort_target(int64_t flat_index, double value) {
+  TORCH_CHECK_VALUE(false, "rank_sort: targets must be in (0, 1] (a positive and its IoU), 0 (negative) or -1 "
+                    "(ignored), got ", python_float_repr(value), " at flat index ", flat_index);
 }
 
 void raise_nonfinite_score(int64_t flat_index, double value) {
@@ -222,6 +304,11 @@ TORCH_LIBRARY(mmdet_losses, m) {
   // scale, the negatives searched and binned once.
   m.def("rank_sort_negatives(Tensor scores, Tensor targets, Tensor sorted_positives, Tensor rank_pos, "
         "float scale, float delta) -> (Tensor, Tensor)");
+  // The whole Rank & Sort loss of one ranking (rank_sort.h, RankSortResult): floating targets, y in
+  // (0, 1] a positive with sorting target y, 0 negative, -1 ignored. Returns (ranking loss, sorting
+  // loss, gradient of their sum, positives' flat indices, positives' (ranking, sorting) updates);
+  // autograd: mmdet_losses/ops/registration.py.
+  m.def("rank_sort(Tensor scores, Tensor targets, float delta) -> (Tensor, Tensor, Tensor, Tensor, Tensor)");
 }
 
 }  // namespace mmdet_losses
@@ -235,7 +322,8 @@ PyObject* avx2_kernel_enabled(PyObject*, PyObject*) {
 PyMethodDef module_methods[] = {
     {"avx2_kernel_enabled", avx2_kernel_enabled, METH_NOARGS,
      "Whether the ranking ops on the CPU run their AVX2 kernel (fp32 scores; int8, int32 or int64 "
-     "targets) now: the CPU has AVX2 and FMA and MMDET_LOSSES_CPU_SIMD is not 0."},
+     "targets, rank_sort's floating ones) now: the CPU has AVX2 and FMA and MMDET_LOSSES_CPU_SIMD is "
+     "not 0."},
     {nullptr, nullptr, 0, nullptr}};
 
 }  // namespace

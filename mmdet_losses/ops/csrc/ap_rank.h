@@ -14,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #ifdef __CUDACC__
@@ -105,16 +106,34 @@ AP_RANK_HOST_DEVICE inline Window window_of(const Scores& sorted, double x, doub
   return {sorted.lower_bound(x - delta), sorted.lower_bound(x + delta)};
 }
 
-// Targets: 1 a positive, 0 a negative, -1 ignored; any other value is invalid. Written as ranges,
-// which compile to one unsigned comparison each (the passes test every entry).
+// Integer targets (AP-Loss): 1 a positive, 0 a negative, -1 ignored. Floating targets (Rank &
+// Sort): y in (0, 1] a positive whose sorting target is y, 0 a negative, -1 ignored. Any other value
+// (NaN included) is invalid. The integer tests are written as ranges, which compile to one unsigned
+// comparison each (the passes test every entry).
 template <typename target_t>
-AP_RANK_HOST_DEVICE inline bool negative_or_ignored(target_t v) {
-  return (v >= -1) & (v <= 0);
+using target_value_t = std::conditional_t<std::is_integral_v<target_t> || std::is_same_v<target_t, double>,
+                                          target_t, float>;  // fp16 and bf16 compared as float
+
+template <typename target_t>
+AP_RANK_HOST_DEVICE inline target_value_t<target_t> target_value(target_t t) {
+  return static_cast<target_value_t<target_t>>(t);
 }
 
 template <typename target_t>
-AP_RANK_HOST_DEVICE inline bool valid_target(target_t v) {
-  return (v >= -1) & (v <= 1);
+AP_RANK_HOST_DEVICE inline bool negative_or_ignored(target_t t) {
+  const auto v = target_value(t);
+  return std::is_integral_v<target_t> ? (v >= -1) & (v <= 0) : (v == 0) | (v == -1);
+}
+
+template <typename target_t>
+AP_RANK_HOST_DEVICE inline bool valid_target(target_t t) {
+  const auto v = target_value(t);
+  return std::is_integral_v<target_t> ? (v >= -1) & (v <= 1) : negative_or_ignored(v) | ((v > 0) & (v <= 1));
+}
+
+template <typename target_t>
+AP_RANK_HOST_DEVICE inline bool is_negative_target(target_t t) {
+  return target_value(t) == 0;
 }
 
 // A run of consecutive scores whose windows share an edge slot, added up before it reaches the
@@ -249,6 +268,16 @@ void check_pass_args(const char* op, const at::Tensor& scores, const at::Tensor&
                      const at::Tensor& sorted_positives, const at::Tensor& weights, double delta);
 void check_positive_values(const char* op, const double* p, const double* w, int64_t m);
 [[noreturn]] void raise_bad_target(int64_t flat_index, int64_t value);
+[[noreturn]] void raise_bad_rank_sort_target(int64_t flat_index, double value);
+// The error for an invalid target of either kind.
+template <typename target_t>
+[[noreturn]] void raise_bad_target_value(int64_t flat_index, target_t value) {
+  if constexpr (std::is_integral_v<target_t>) {
+    raise_bad_target(flat_index, static_cast<int64_t>(value));
+  } else {
+    raise_bad_rank_sort_target(flat_index, static_cast<double>(value));
+  }
+}
 [[noreturn]] void raise_nonfinite_score(int64_t flat_index, double value);
 
 // sum_i w_i H(x - p[i]) for a negative with score x, from the prefix sums of w and w * p.

@@ -37,6 +37,13 @@ AP_RANK_HOST_DEVICE inline double rank_sort_step(double scaled_k, double shifted
   return x > 0.0 ? (x < 1.0 ? x : 1.0) : 0.0;
 }
 
+// What the rows and columns read of positive k: scaled[k] = p_k / (2 delta), misfit[k] = 1 - y_k.
+AP_RANK_HOST_DEVICE inline void prepare_positive(const double* p, const double* y, double delta, int64_t k,
+                                                 double* scaled, double* misfit) {
+  scaled[k] = p[k] / (2.0 * delta);
+  misfit[k] = 1.0 - y[k];
+}
+
 struct SortingRow {
   double rank_pos;
   double error;        // q_i
@@ -124,6 +131,22 @@ struct SortingOutputs {
 
 SortingOutputs checked_sorting_outputs(const at::Tensor& scores, const at::Tensor& values, double delta);
 
+// The backends' sorting part: fills out (m,) float64 each for m >= 1 contiguous positives' scores
+// p and sorting targets y, on the device of p.
+void sort_positives_cpu(const at::Tensor& p, const at::Tensor& y, double delta, const SortingOutputs& out);
+void sort_positives_cuda(const at::Tensor& p, const at::Tensor& y, double delta, const SortingOutputs& out);
+
+template <auto kSortPositives>
+std::tuple<at::Tensor, at::Tensor, at::Tensor> dispatch_rank_sort_positives(const at::Tensor& scores,
+                                                                            const at::Tensor& values,
+                                                                            double delta) {
+  const SortingOutputs out = checked_sorting_outputs(scores, values, delta);
+  if (scores.numel() > 0) {
+    kSortPositives(scores.contiguous(), values.contiguous(), delta, out);
+  }
+  return out.tuple();
+}
+
 // mmdet_losses::rank_sort_negatives: the ranking part of Rank & Sort over the negatives, as the
 // public passes compute it (false_positive_sums, then negative_weight_sums with the weights below)
 // but searching and binning the negatives once. Pass 2's weight of positive i, from its fp sum:
@@ -172,6 +195,56 @@ std::tuple<at::Tensor, at::Tensor> rank_sort_negatives_in_two_passes(const at::T
   const at::Tensor weights = fp.gt(kRankSortEps).to(at::kDouble).div(rank_pos.add(fp)).mul(scale);
   return {fp, Kernel::template weigh_negatives<score_t, target_t>(scores, targets, sorted_positives, weights,
                                                                   delta)};
+}
+
+// mmdet_losses::rank_sort: the whole Rank & Sort loss of one ranking with floating targets
+// (valid_target). Outputs: the ranking and the sorting loss (0-dim, scores' dtype); grad, the
+// gradient of their sum (scores' shape and dtype, each entry's ranking and sorting update added in
+// float64 and rounded once); and, for another weighting of the two losses, the positives' flat
+// indices (m,) int64 and their ranking and sorting updates (2, m) float64. Backward then costs no
+// pass over the N entries when both incoming gradients are 1 (loss.backward() of their sum, the
+// usual case), and one pass plus O(m) otherwise, exactly: the two updates differ only at the
+// positives. Two full-sized gradients instead (one per loss) would cost a pass in every backward.
+struct RankSortResult {
+  at::Tensor ranking_loss;
+  at::Tensor sorting_loss;
+  at::Tensor grad;
+  at::Tensor positive_index;
+  at::Tensor positive_updates;
+  std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> tuple() const {
+    return {ranking_loss, sorting_loss, grad, positive_index, positive_updates};
+  }
+};
+
+// The outputs without positives: zero losses and gradient.
+RankSortResult rank_sort_without_positives(const at::Tensor& scores);
+
+// The outputs from the m >= 1 positives' parts, on any device: fp (false_positive_sums), sorting
+// (rank_sort_positives) and their flat indices, all in the order of their sorted scores, and grad
+// holding the negatives' updates (rank_sort_negatives with scale 1 / m), where the positives'
+// updates are written.
+RankSortResult finish_rank_sort(const at::Tensor& fp, const SortingOutputs& sorting, const at::Tensor& sorted_index,
+                                at::Tensor grad);
+
+void check_rank_sort_args(const at::Tensor& scores, const at::Tensor& targets, double delta);
+
+// Kernel provides rank_sort<score_t, target_t>(scores, targets, delta) -> RankSortResult for
+// contiguous inputs.
+template <typename Kernel>
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> dispatch_rank_sort(const at::Tensor& scores,
+                                                                                           const at::Tensor& targets,
+                                                                                           double delta) {
+  check_rank_sort_args(scores, targets, delta);
+  const at::Tensor contiguous_scores = scores.contiguous();
+  const at::Tensor contiguous_targets = targets.contiguous();
+  RankSortResult out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "rank_sort", [&] {
+    using score_t = scalar_t;
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, targets.scalar_type(), "rank_sort", [&] {
+      out = Kernel::template rank_sort<score_t, scalar_t>(contiguous_scores, contiguous_targets, delta);
+    });
+  });
+  return out.tuple();
 }
 
 }  // namespace mmdet_losses

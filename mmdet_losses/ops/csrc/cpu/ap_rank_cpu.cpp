@@ -41,11 +41,11 @@ Chunks split(int64_t n) {
 }
 
 // The first j in [from, end) whose target is a positive or invalid, or end. Blocks of 64 targets
-// holding only negatives and ignored entries are skipped by a test the compiler vectorises (AVX2:
-// by a test written with it).
+// holding only negatives and ignored entries are skipped by a test the compiler vectorises (AVX2,
+// for int8 and fp32 targets: by a test written with it).
 template <typename target_t>
 int64_t next_positive_or_invalid(const target_t* t, int64_t from, int64_t end, bool avx2) {
-  if constexpr (std::is_same_v<target_t, int8_t>) {
+  if constexpr (std::is_same_v<target_t, int8_t> || std::is_same_v<target_t, float>) {
     if (avx2) {
       return next_positive_or_invalid_avx2(t, from, end);
     }
@@ -87,7 +87,7 @@ std::vector<int64_t> find_positives(const target_t* t, const Chunks& chunks, boo
   });
   for (int64_t c = 0; c < chunks.count; ++c) {
     if (first_bad[c] >= 0) {
-      raise_bad_target(first_bad[c], static_cast<int64_t>(t[first_bad[c]]));
+      raise_bad_target_value(first_bad[c], t[first_bad[c]]);
     }
   }
   std::vector<int64_t> index = std::move(found[0]);
@@ -142,8 +142,8 @@ std::tuple<at::Tensor, at::Tensor> finish_positives(const PositiveRanking& ranki
   return {at::scalar_tensor(ranking.loss, grad.options()), grad};
 }
 
-// The first invalid entry a pass met, in flat order: a target outside {-1, 0, 1} or a non-finite
-// score. Each thread records its chunk's first; raise_first reports the earliest.
+// The first invalid entry a pass met, in flat order: an invalid target (valid_target) or a
+// non-finite score. Each thread records its chunk's first; raise_first reports the earliest.
 struct FirstInvalid {
   std::vector<int64_t> index;
   explicit FirstInvalid(int64_t chunks) : index(chunks, -1) {}
@@ -154,9 +154,8 @@ struct FirstInvalid {
       if (j < 0) {
         continue;
       }
-      const int64_t v = static_cast<int64_t>(t[j]);
-      if (!valid_target(v)) {
-        raise_bad_target(j, v);
+      if (!valid_target(t[j])) {
+        raise_bad_target_value(j, t[j]);
       }
       raise_nonfinite_score(j, static_cast<double>(s[j]));
     }
@@ -198,13 +197,13 @@ struct ReachingNegatives {
           const int64_t block_found = found;
           for (int64_t j = block; j < std::min(block + kGatherBlock, chunks.end(c)); ++j) {
             const double x = static_cast<double>(s[j]);
-            const int64_t v = static_cast<int64_t>(t[j]);
+            const target_t v = t[j];
             if (!std::isfinite(x) || !valid_target(v)) {
               invalid.index[c] = j;
               break;
             }
             out[found].offset = static_cast<int32_t>(j - begin);
-            found += static_cast<int64_t>((v == 0) & (x + delta > lowest));
+            found += static_cast<int64_t>(is_negative_target(v) & (x + delta > lowest));
           }
           on_block(c, out + block_found, out + found);
         }
@@ -353,15 +352,14 @@ GridTable grid_of(const double* p, int64_t m) {
   return m > 0 ? GridTable(p, m) : GridTable{};
 }
 
-// The AVX2 kernel's pass 1, where it applies: fp32 scores, int8, int32 or int64 targets, an AVX2
-// CPU, m >= 1 and window edges within fp32. check_targets: pass 0's check of every target first
-// (ap_rank has run pass 0 already; the public passes have not).
+// The AVX2 kernel's pass 1, where it applies: fp32 scores, targets of a dtype it takes (int8, int32,
+// int64 and the floating ones), an AVX2 CPU, m >= 1 and window edges within fp32. check_targets:
+// pass 0's check of every target first (ap_rank and rank_sort have run pass 0 already; the public
+// passes have not).
 template <typename score_t, typename target_t>
 std::optional<Avx2Ranking> avx2_pass1(bool avx2, bool check_targets, const at::Tensor& scores,
                                       const at::Tensor& targets, const double* p, int64_t m, double delta) {
-  if constexpr (std::is_same_v<score_t, float> &&
-                (std::is_same_v<target_t, int8_t> || std::is_same_v<target_t, int32_t> ||
-                 std::is_same_v<target_t, int64_t>)) {
+  if constexpr (std::is_same_v<score_t, float>) {
     if (avx2 && m > 0) {
       if (check_targets) {
         find_positives(targets.const_data_ptr<target_t>(), split(scores.numel()), avx2);
@@ -390,6 +388,29 @@ PortablePass1 portable_pass1(const at::Tensor& scores, const at::Tensor& targets
   std::vector<double> slots = bins.sums();
   std::vector<double> sums = ranked_sums(table.padded_p.data(), table.m, delta, rank_slots_in(slots.data(), table.m));
   return {std::move(negatives), std::move(sums)};
+}
+
+// Rank & Sort's negatives: pass 1 as in count_false_positives, then pass 2 as in weigh_negatives
+// on the windows that pass 1 kept. (fp (m,) float64, g): g with the weights rank_sort_weight.
+template <typename score_t, typename target_t>
+std::tuple<at::Tensor, at::Tensor> rank_sort_negatives_cpu(const at::Tensor& scores, const at::Tensor& targets,
+                                                           const double* p, const double* rank_pos, int64_t m,
+                                                           double scale, double delta, bool check_targets) {
+  if (std::optional<Avx2Ranking> fast = avx2_pass1<score_t, target_t>(avx2_kernel_enabled(), check_targets, scores,
+                                                                      targets, p, m, delta)) {
+    const std::vector<double> fp = fast->count_false_positives(p, delta);
+    const std::vector<double> w = rank_sort_weights(fp, rank_pos, scale);
+    at::Tensor g = fast->weigh_negatives(weight_prefixes(p, w.data(), m).data(), delta, 1.0);
+    return {at::tensor(fp, at::dtype(at::kDouble)).view({m}), g};
+  }
+  const GridTable table = grid_of(p, m);
+  const PortablePass1 pass1 = portable_pass1<score_t, target_t>(scores, targets, table, delta);
+  const std::vector<double> w = rank_sort_weights(pass1.false_positives, rank_pos, scale);
+  at::Tensor g = at::empty_like(scores);
+  write_negative_sums(scores.const_data_ptr<score_t>(), pass1.negatives, table.view(),
+                      weight_prefixes(p, w.data(), m).data(), delta, 1.0, g.mutable_data_ptr<score_t>(),
+                      /*searched=*/true);
+  return {at::tensor(pass1.false_positives, at::dtype(at::kDouble)).view({m}), g};
 }
 
 struct CpuKernel {
@@ -468,8 +489,6 @@ struct CpuKernel {
     return sums;
   }
 
-  // Pass 1 as in count_false_positives, then pass 2 as in weigh_negatives on the windows that
-  // pass 1 kept.
   template <typename score_t, typename target_t>
   static std::tuple<at::Tensor, at::Tensor> rank_sort_negatives(const at::Tensor& scores, const at::Tensor& targets,
                                                                 const at::Tensor& sorted_positives,
@@ -479,21 +498,40 @@ struct CpuKernel {
     const double* p = sorted_positives.const_data_ptr<double>();
     const double* rp = rank_pos.const_data_ptr<double>();
     check_positive_values("rank_sort_negatives", p, rp, m);
-    if (std::optional<Avx2Ranking> fast = avx2_pass1<score_t, target_t>(
-            avx2_kernel_enabled(), /*check_targets=*/true, scores, targets, p, m, delta)) {
-      const std::vector<double> fp = fast->count_false_positives(p, delta);
-      const std::vector<double> w = rank_sort_weights(fp, rp, scale);
-      at::Tensor g = fast->weigh_negatives(weight_prefixes(p, w.data(), m).data(), delta, 1.0);
-      return {at::tensor(fp, at::dtype(at::kDouble)).view({m}), g};
+    return rank_sort_negatives_cpu<score_t, target_t>(scores, targets, p, rp, m, scale, delta,
+                                                      /*check_targets=*/true);
+  }
+
+  // Pass 0 as in ap_rank, over floating targets; the sorting part (rank_sort_positives); then the
+  // negatives' passes as in rank_sort_negatives.
+  template <typename score_t, typename target_t>
+  static RankSortResult rank_sort(const at::Tensor& scores, const at::Tensor& targets, double delta) {
+    const score_t* s = scores.const_data_ptr<score_t>();
+    const target_t* t = targets.const_data_ptr<target_t>();
+    const Chunks chunks = split(scores.numel());
+    const SortedPositives positives =
+        sort_positives_on_host(s, scores.numel(), find_positives(t, chunks, avx2_kernel_enabled()));
+    const int64_t m = static_cast<int64_t>(positives.p.size());
+    if (m == 0) {
+      // Every score is still checked.
+      const ReachingNegatives negatives(s, t, chunks, delta, std::numeric_limits<double>::infinity(),
+                                        [](int64_t, Reaching*, Reaching*) {});
+      return rank_sort_without_positives(scores);
     }
-    const GridTable table = grid_of(p, m);
-    const PortablePass1 pass1 = portable_pass1<score_t, target_t>(scores, targets, table, delta);
-    const std::vector<double> w = rank_sort_weights(pass1.false_positives, rp, scale);
-    at::Tensor g = at::empty_like(scores);
-    write_negative_sums(scores.const_data_ptr<score_t>(), pass1.negatives, table.view(),
-                        weight_prefixes(p, w.data(), m).data(), delta, 1.0, g.mutable_data_ptr<score_t>(),
-                        /*searched=*/true);
-    return {at::tensor(pass1.false_positives, at::dtype(at::kDouble)).view({m}), g};
+    const at::TensorOptions float64 = at::dtype(at::kDouble);
+    at::Tensor p = at::empty({m}, float64), y = at::empty({m}, float64), index = at::empty({m}, at::kLong);
+    std::copy(positives.p.begin(), positives.p.end(), p.mutable_data_ptr<double>());
+    std::copy(positives.index.begin(), positives.index.end(), index.mutable_data_ptr<int64_t>());
+    double* values = y.mutable_data_ptr<double>();
+    for (int64_t i = 0; i < m; ++i) {
+      values[i] = static_cast<double>(t[positives.index[i]]);
+    }
+    const SortingOutputs sorting = checked_sorting_outputs(p, y, delta);
+    sort_positives_cpu(p, y, delta, sorting);
+    auto [fp, grad] = rank_sort_negatives_cpu<score_t, target_t>(
+        scores, targets, positives.p.data(), sorting.rank_pos.const_data_ptr<double>(), m,
+        1.0 / static_cast<double>(m), delta, /*check_targets=*/false);
+    return finish_rank_sort(fp, sorting, index, std::move(grad));
   }
 };
 
@@ -504,6 +542,7 @@ TORCH_LIBRARY_IMPL(mmdet_losses, CPU, m) {
   m.impl("false_positive_sums", &dispatch_false_positive_sums<CpuKernel>);
   m.impl("negative_weight_sums", &dispatch_negative_weight_sums<CpuKernel>);
   m.impl("rank_sort_negatives", &dispatch_rank_sort_negatives<CpuKernel>);
+  m.impl("rank_sort", &dispatch_rank_sort<CpuKernel>);
 }
 
 }  // namespace mmdet_losses

@@ -1,4 +1,5 @@
-// The AVX2 kernel of ap_rank and its two passes (fp32 scores; int8, int32 or int64 targets). Same
+// The AVX2 kernel of ap_rank, rank_sort and the passes (fp32 scores; int8, int32, int64 or, for
+// rank_sort, floating targets). Same
 // method as the portable kernel, in another form: a negative's window (lo, hi) over the sorted
 // positives depends only on where its score x falls among the 2m window edges p[i] - delta and
 // p[i] + delta. So each negative needs ONE search, for its segment k = #{edges < x}, and both
@@ -230,6 +231,26 @@ AVX2_TARGET inline int negative_lanes(const int64_t* t) {
          (_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(high, _mm256_setzero_si256()))) << 4);
 }
 
+// Floating targets (Rank & Sort): 0 and -0 are negatives.
+AVX2_TARGET inline int negative_lanes(const float* t) {
+  return _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(t), _mm256_setzero_ps(), _CMP_EQ_OQ));
+}
+
+AVX2_TARGET inline int negative_lanes(const double* t) {
+  return _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(t), _mm256_setzero_pd(), _CMP_EQ_OQ)) |
+         (_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(t + 4), _mm256_setzero_pd(), _CMP_EQ_OQ)) << 4);
+}
+
+// fp16 and bf16: every bit but the sign is 0.
+AVX2_TARGET inline int zero_lanes_16(const void* t) {
+  const __m128i v = _mm_and_si128(_mm_loadu_si128(static_cast<const __m128i*>(t)), _mm_set1_epi16(0x7fff));
+  const __m128i zero = _mm_cmpeq_epi16(v, _mm_setzero_si128());
+  return _mm_movemask_epi8(_mm_packs_epi16(zero, zero)) & 0xff;
+}
+
+AVX2_TARGET inline int negative_lanes(const c10::Half* t) { return zero_lanes_16(t); }
+AVX2_TARGET inline int negative_lanes(const c10::BFloat16* t) { return zero_lanes_16(t); }
+
 // Pass 1 over one chunk: packs the reaching negatives of each block of kBlock entries, searches
 // their segments and bins them (bins[(k kCopies + copy) 2 + {0, 1}]: count and sum of scores),
 // while the block is in cache.
@@ -266,7 +287,7 @@ AVX2_TARGET void bin_chunk(const float* s, const target_t* t, int64_t length, co
         const float x = s[j + lane];
         tail_finite &= std::isfinite(x);
         score[count] = x;
-        const bool reaches = (t[j + lane] == 0) & (x > reach_score);
+        const bool reaches = is_negative_target(t[j + lane]) & (x > reach_score);
         mask |= static_cast<int>(reaches) << lane;
         count += reaches;
       }
@@ -346,7 +367,30 @@ AVX2_TARGET inline uint32_t positive_or_invalid_32(const int8_t* t) {
   return ~static_cast<uint32_t>(_mm256_movemask_epi8(usual));
 }
 
+// Bit i set where target t[i] (of 8) is neither 0 nor -1.
+AVX2_TARGET inline uint32_t positive_or_invalid_8(const float* t) {
+  const __m256 v = _mm256_loadu_ps(t);
+  const __m256 usual = _mm256_or_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_EQ_OQ),
+                                    _mm256_cmp_ps(v, _mm256_set1_ps(-1.0f), _CMP_EQ_OQ));
+  return ~static_cast<uint32_t>(_mm256_movemask_ps(usual)) & 0xff;
+}
+
 }  // namespace
+
+AVX2_TARGET int64_t next_positive_or_invalid_avx2(const float* t, int64_t from, int64_t end) {
+  for (; from + 64 <= end; from += 64) {
+    uint64_t found = 0;
+    for (int k = 0; k < 8; ++k) {
+      found |= static_cast<uint64_t>(positive_or_invalid_8(t + from + 8 * k)) << (8 * k);
+    }
+    if (found != 0) {
+      return from + __builtin_ctzll(found);
+    }
+  }
+  for (; from < end && negative_or_ignored(t[from]); ++from) {
+  }
+  return from;
+}
 
 AVX2_TARGET int64_t next_positive_or_invalid_avx2(const int8_t* t, int64_t from, int64_t end) {
   for (; from + 64 <= end; from += 64) {
@@ -369,6 +413,19 @@ bool avx2_kernel_enabled() {
   }();
   const char* setting = std::getenv("MMDET_LOSSES_CPU_SIMD");
   return supported && !(setting != nullptr && std::strcmp(setting, "0") == 0);
+}
+
+// Runs bin_chunks(targets' data) when the targets are of one of target_ts: whether they were.
+template <typename... target_ts, typename BinChunks>
+bool bin_with_targets_of(const at::Tensor& targets, BinChunks&& bin_chunks) {
+  const auto bin_if = [&]<typename target_t>() {
+    if (targets.scalar_type() != c10::CppTypeToScalarType<target_t>::value) {
+      return false;
+    }
+    bin_chunks(targets.const_data_ptr<target_t>());
+    return true;
+  };
+  return (bin_if.template operator()<target_ts>() || ...);
 }
 
 // What pass 1 leaves for the rest: the edges, the chunks' packed negatives and their storage, the
@@ -428,18 +485,8 @@ std::optional<Avx2Ranking> Avx2Ranking::pass1(const at::Tensor& scores, const at
       }
     });
   };
-  switch (targets.scalar_type()) {
-    case at::kChar:
-      bin_chunks(targets.const_data_ptr<int8_t>());
-      break;
-    case at::kInt:
-      bin_chunks(targets.const_data_ptr<int32_t>());
-      break;
-    case at::kLong:
-      bin_chunks(targets.const_data_ptr<int64_t>());
-      break;
-    default:
-      return std::nullopt;
+  if (!bin_with_targets_of<int8_t, int32_t, int64_t, float, double, c10::Half, c10::BFloat16>(targets, bin_chunks)) {
+    return std::nullopt;
   }
   for (int64_t c = 0; c < st.chunks; ++c) {
     if (st.negatives[c].first_invalid >= 0) {
@@ -499,6 +546,7 @@ at::Tensor Avx2Ranking::weigh_negatives(const double* prefixes, double delta, do
 bool avx2_kernel_enabled() { return false; }
 
 int64_t next_positive_or_invalid_avx2(const int8_t*, int64_t, int64_t end) { return end; }
+int64_t next_positive_or_invalid_avx2(const float*, int64_t, int64_t end) { return end; }
 
 struct Avx2Ranking::State {};
 

@@ -92,22 +92,15 @@ double column_of(bool avx2, const double* scaled, const double* y, const double*
   return sorting_column(scaled, y, coefficient, m, k);
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> rank_sort_positives_cpu(const at::Tensor& scores,
-                                                                       const at::Tensor& values,
-                                                                       double delta) {
-  const SortingOutputs out = checked_sorting_outputs(scores, values, delta);
-  const int64_t m = scores.numel();
-  if (m == 0) {
-    return out.tuple();
-  }
-  const at::Tensor p = scores.contiguous();
-  const at::Tensor y_tensor = values.contiguous();
-  const double* p_data = p.data_ptr<double>();
-  const double* y = y_tensor.data_ptr<double>();
+}  // namespace
+
+void sort_positives_cpu(const at::Tensor& p, const at::Tensor& y_tensor, double delta, const SortingOutputs& out) {
+  const int64_t m = p.numel();
+  const double* p_data = p.const_data_ptr<double>();
+  const double* y = y_tensor.const_data_ptr<double>();
   std::vector<double> scaled(m), misfit(m), coefficient(m), self_update(m);
   for (int64_t k = 0; k < m; ++k) {
-    scaled[k] = p_data[k] / (2.0 * delta);
-    misfit[k] = 1.0 - y[k];
+    prepare_positive(p_data, y, delta, k, scaled.data(), misfit.data());
   }
   double* rank_pos_data = out.rank_pos.data_ptr<double>();
   double* error_data = out.error.data_ptr<double>();
@@ -129,13 +122,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rank_sort_positives_cpu(const at:
       update_data[k] = column_of(avx2, scaled.data(), y, coefficient.data(), m, k) + self_update[k];
     }
   });
-  return out.tuple();
 }
 
-}  // namespace
-
 TORCH_LIBRARY_IMPL(mmdet_losses, CPU, m) {
-  m.impl("rank_sort_positives", &rank_sort_positives_cpu);
+  m.impl("rank_sort_positives", &dispatch_rank_sort_positives<sort_positives_cpu>);
 }
 
 }  // namespace mmdet_losses

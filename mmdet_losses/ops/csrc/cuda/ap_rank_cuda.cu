@@ -423,7 +423,51 @@ std::tuple<at::Tensor, at::Tensor> finish_positives(const PositiveRanking& ranki
   return {at::scalar_tensor(ranking.loss, grad.options()), grad};
 }
 
+// Raises for the first target that valid_target refuses: the same test as tensor ops.
+void check_rank_sort_targets(const at::Tensor& targets) {
+  const at::Tensor valid =
+      targets.eq(0).logical_or_(targets.eq(-1)).logical_or_(targets.gt(0).logical_and_(targets.le(1)));
+  if (!valid.all().item<bool>()) {
+    const int64_t at_index = valid.logical_not().view(-1).nonzero()[0][0].item<int64_t>();
+    raise_bad_rank_sort_target(at_index, targets.view(-1)[at_index].item<double>());
+  }
+}
+
+// Raises for the first non-finite score when a positive's score is not finite: the sorting part
+// would otherwise run on it before pass 1 reports it.
+void check_positive_scores(const at::Tensor& sorted_positives, const at::Tensor& flat_scores) {
+  if (!sorted_positives.isfinite().all().item<bool>()) {
+    const int64_t at_index = flat_scores.isfinite().logical_not_().nonzero()[0][0].item<int64_t>();
+    raise_nonfinite_score(at_index, flat_scores[at_index].item<double>());
+  }
+}
+
 struct CudaKernel {
+  // Not fused on the GPU yet: ap_rank's passes on the targets' signs (1, 0, -1 once the targets
+  // are checked), the sorting part's kernels and tensor ops.
+  template <typename score_t, typename target_t>
+  static RankSortResult rank_sort(const at::Tensor& scores, const at::Tensor& targets, double delta) {
+    const c10::cuda::CUDAGuard guard(scores.device());
+    check_rank_sort_targets(targets);
+    const at::Tensor roles = targets.sign().to(at::kChar);
+    const Launch launch(scores);
+    at::Tensor state = new_state(roles);
+    const at::Tensor positive_index = positive_indices<int8_t>(launch, roles, state);
+    const auto [p, sorted_index] = sort_positives_on_device(scores.view(-1), positive_index);
+    const int64_t m = p.numel();
+    if (m == 0) {
+      count_false_positives<score_t, int8_t>(scores, roles, p, delta);  // checks every score
+      return rank_sort_without_positives(scores);
+    }
+    check_positive_scores(p, scores.view(-1));
+    const at::Tensor y = targets.view(-1).index_select(0, sorted_index).to(at::kDouble);
+    const SortingOutputs sorting = checked_sorting_outputs(p, y, delta);
+    sort_positives_cuda(p, y, delta, sorting);
+    auto [fp, grad] = rank_sort_negatives_in_two_passes<CudaKernel, score_t, int8_t>(
+        scores, roles, p, sorting.rank_pos, 1.0 / static_cast<double>(m), delta);
+    return finish_rank_sort(fp, sorting, sorted_index, std::move(grad));
+  }
+
   // Not fused on the GPU yet: the two public passes.
   template <typename score_t, typename target_t>
   static std::tuple<at::Tensor, at::Tensor> rank_sort_negatives(const at::Tensor& scores, const at::Tensor& targets,
@@ -505,6 +549,7 @@ TORCH_LIBRARY_IMPL(mmdet_losses, CUDA, m) {
   m.impl("false_positive_sums", &dispatch_false_positive_sums<CudaKernel>);
   m.impl("negative_weight_sums", &dispatch_negative_weight_sums<CudaKernel>);
   m.impl("rank_sort_negatives", &dispatch_rank_sort_negatives<CudaKernel>);
+  m.impl("rank_sort", &dispatch_rank_sort<CudaKernel>);
 }
 
 }  // namespace mmdet_losses

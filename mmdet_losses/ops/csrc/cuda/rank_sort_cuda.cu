@@ -20,8 +20,7 @@ __global__ void prepare_positives(const double* p, const double* y, int64_t m, d
                                   double* scaled, double* misfit) {
   const int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (k < m) {
-    scaled[k] = p[k] / (2.0 * delta);
-    misfit[k] = 1.0 - y[k];
+    prepare_positive(p, y, delta, k, scaled, misfit);
   }
 }
 
@@ -45,17 +44,11 @@ __global__ void sorting_columns(const double* scaled, const double* y, const dou
   }
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> rank_sort_positives_cuda(const at::Tensor& scores,
-                                                                        const at::Tensor& values,
-                                                                        double delta) {
-  const SortingOutputs out = checked_sorting_outputs(scores, values, delta);
-  const int64_t m = scores.numel();
-  if (m == 0) {
-    return out.tuple();
-  }
-  const c10::cuda::CUDAGuard guard(scores.device());
-  const at::Tensor p = scores.contiguous();
-  const at::Tensor y = values.contiguous();
+}  // namespace
+
+void sort_positives_cuda(const at::Tensor& p, const at::Tensor& y, double delta, const SortingOutputs& out) {
+  const int64_t m = p.numel();
+  const c10::cuda::CUDAGuard guard(p.device());
   // scaled, misfit, coefficient, self_update.
   at::Tensor work = at::empty({4, m}, p.options());
   double* scaled = work[0].data_ptr<double>();
@@ -64,23 +57,20 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rank_sort_positives_cuda(const at
   double* self_update = work[3].data_ptr<double>();
   const auto stream = c10::cuda::getCurrentCUDAStream();
   const unsigned blocks = static_cast<unsigned>((m + kSortingThreads - 1) / kSortingThreads);
-  prepare_positives<<<blocks, kSortingThreads, 0, stream>>>(p.data_ptr<double>(), y.data_ptr<double>(), m,
-                                                           delta, scaled, misfit);
+  prepare_positives<<<blocks, kSortingThreads, 0, stream>>>(p.const_data_ptr<double>(), y.const_data_ptr<double>(),
+                                                           m, delta, scaled, misfit);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  sorting_rows<<<blocks, kSortingThreads, 0, stream>>>(scaled, y.data_ptr<double>(), misfit, m,
+  sorting_rows<<<blocks, kSortingThreads, 0, stream>>>(scaled, y.const_data_ptr<double>(), misfit, m,
                                                       out.rank_pos.data_ptr<double>(), out.error.data_ptr<double>(),
                                                       coefficient, self_update);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  sorting_columns<<<blocks, kSortingThreads, 0, stream>>>(scaled, y.data_ptr<double>(), coefficient,
+  sorting_columns<<<blocks, kSortingThreads, 0, stream>>>(scaled, y.const_data_ptr<double>(), coefficient,
                                                          self_update, m, out.update.data_ptr<double>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  return out.tuple();
 }
 
-}  // namespace
-
 TORCH_LIBRARY_IMPL(mmdet_losses, CUDA, m) {
-  m.impl("rank_sort_positives", &rank_sort_positives_cuda);
+  m.impl("rank_sort_positives", &dispatch_rank_sort_positives<sort_positives_cuda>);
 }
 
 }  // namespace mmdet_losses
