@@ -14,6 +14,6 @@ from . import functional
 from .version import __version__
 
 if find_spec('mmdet') is not None:
-    from . import models  # noqa: F401  (registers the modules)
+    from . import engine, models  # noqa: F401  (registers the modules and hooks)
 
 __all__ = ['functional', '__version__']

@@ -2,16 +2,19 @@
 mmdet's heads rank their calls of a ranking loss as one (ranking_heads.py) and lets torch's safe
 loader read mmengine's checkpoints (checkpoints.py)."""
 from .checkpoints import allow_mmengine_checkpoints
-from .heads import (APLossRetinaHead, APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead,
+from .heads import (ALRPRetinaHead, APLossRetinaHead, APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead,
                     HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead, ValueBalancedATSSHead,
-                    ValueBalancedBBoxHead, ValueBalancedMaskHead, ValueBalancedRoIHead, ValueBalancedRPNHead)
-from .losses import AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, TwoWayLoss, UniLoss
+                    ValueBalancedBBoxHead, ValueBalancedMaskHead, ValueBalancedPAAHead, ValueBalancedRoIHead,
+                    ValueBalancedRPNHead)
+from .losses import (ALRPLoss, AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, SelfBalance,
+                     TwoWayLoss, UniLoss)
 from .ranking_heads import RANKING_HEADS, RankingCalls, ranking_calls, register_ranking_head
 
 allow_mmengine_checkpoints()
 
-__all__ = ['AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead', 'ConfigurableSSDHead',
-           'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RANKING_HEADS', 'RankingCalls',
-           'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SigmoidSSDHead', 'TwoWayLoss', 'UniLoss',
-           'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead', 'ValueBalancedRoIHead',
-           'ValueBalancedRPNHead', 'ranking_calls', 'register_ranking_head']
+__all__ = ['ALRPLoss', 'ALRPRetinaHead', 'AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead',
+           'ConfigurableSSDHead', 'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RANKING_HEADS',
+           'RankingCalls', 'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SelfBalance', 'SigmoidSSDHead',
+           'TwoWayLoss', 'UniLoss', 'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead',
+           'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead', 'ranking_calls',
+           'register_ranking_head']

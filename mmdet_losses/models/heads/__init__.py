@@ -1,3 +1,4 @@
+from .alrp_retina_head import ALRPRetinaHead
 from .ap_loss_retina_head import APLossRetinaHead
 from .configurable_ssd_head import ConfigurableSSDHead
 from .harmonic import HarmonicLossMixin
@@ -10,7 +11,7 @@ from .value_balanced_mask import ValueBalancedMaskHead, ValueBalancedRoIHead
 from .value_balanced_paa_head import ValueBalancedPAAHead
 from .value_balanced_rpn_head import ValueBalancedRPNHead
 
-__all__ = ['APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
+__all__ = ['ALRPRetinaHead', 'APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
            'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'SigmoidSSDHead',
            'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead',
            'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead']

@@ -1,7 +1,7 @@
 from typing import Dict, List
 
 import torch
-from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
+from mmdet.structures.bbox import bbox_overlaps, cat_boxes, get_box_tensor
 from mmdet.utils import reduce_mean
 from torch import Tensor
 
@@ -61,6 +61,25 @@ def checked_anchors(head, cls_scores: List[Tensor], bbox_preds: List[Tensor], ba
     check_predictions(head, cls_scores, bbox_preds)
     featmap_sizes = [score.size()[-2:] for score in cls_scores]
     return head.get_anchors(featmap_sizes, batch_img_metas, device=cls_scores[0].device)
+
+
+def anchor_entries(head, cls_scores: List[Tensor], bbox_preds: List[Tensor], batch_gt_instances,
+                   batch_img_metas: List[dict], batch_gt_instances_ignore=None) -> tuple:
+    """One training step of an ``AnchorHead`` as rows in one order (level by level, every image's
+    entries in (image, location, anchor) order): (cls_score (n, C), bbox_pred, anchors, labels,
+    label_weights, bbox_targets), the targets from the head's ``get_targets``."""
+    anchor_list, valid_flag_list = checked_anchors(head, cls_scores, bbox_preds, batch_img_metas)
+    labels_list, label_weights_list, bbox_targets_list = head.get_targets(
+        anchor_list, valid_flag_list, batch_gt_instances, batch_img_metas,
+        batch_gt_instances_ignore=batch_gt_instances_ignore)[:3]
+    encode_size = head.bbox_coder.encode_size
+    return (torch.cat([flatten_levels(score, head.cls_out_channels) for score in cls_scores]),
+            torch.cat([flatten_levels(pred, encode_size) for pred in bbox_preds]),
+            torch.cat([get_box_tensor(cat_boxes([image[level] for image in anchor_list]))
+                       for level in range(len(cls_scores))]),
+            torch.cat([labels.reshape(-1) for labels in labels_list]),
+            torch.cat([weights.reshape(-1) for weights in label_weights_list]),
+            torch.cat([targets.reshape(-1, targets.size(-1)) for targets in bbox_targets_list]))
 
 
 def anchor_losses(head, cls_score: Tensor, bbox_pred: Tensor, anchors: Tensor, labels: Tensor,

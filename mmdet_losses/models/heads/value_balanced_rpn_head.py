@@ -1,14 +1,12 @@
 from typing import List
 
-import torch
 from mmdet.models.dense_heads import RPNHead
 from mmdet.registry import MODELS
-from mmdet.structures.bbox import cat_boxes, get_box_tensor
 from mmdet.utils import ConfigType, InstanceList, OptInstanceList
 from torch import Tensor
 
 from ..ranking_heads import RankingCalls, register_ranking_head
-from .value_balance import anchor_losses, checked_anchors, flatten_levels
+from .value_balance import anchor_entries, anchor_losses
 
 
 @register_ranking_head(calls=RankingCalls(method=None, passes_quality=True))
@@ -46,19 +44,7 @@ class ValueBalancedRPNHead(RPNHead):
     def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
                      batch_gt_instances: InstanceList, batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None) -> dict:
-        anchor_list, valid_flag_list = checked_anchors(self, cls_scores, bbox_preds, batch_img_metas)
-        labels_list, label_weights_list, bbox_targets_list, _, _ = self.get_targets(
-            anchor_list, valid_flag_list, batch_gt_instances, batch_img_metas,
-            batch_gt_instances_ignore=batch_gt_instances_ignore)
-
-        # Level by level, every image's entries in (image, location, anchor) order.
-        cls_score = torch.cat([flatten_levels(score, self.cls_out_channels) for score in cls_scores])
-        bbox_pred = torch.cat([flatten_levels(pred, self.bbox_coder.encode_size) for pred in bbox_preds])
-        anchors = torch.cat([get_box_tensor(cat_boxes([image[level] for image in anchor_list]))
-                             for level in range(len(cls_scores))])
-        labels = torch.cat([labels.reshape(-1) for labels in labels_list])
-        label_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
-        bbox_targets = torch.cat([targets.reshape(-1, targets.size(-1)) for targets in bbox_targets_list])
-
-        losses = anchor_losses(self, cls_score, bbox_pred, anchors, labels, label_weights, bbox_targets)
+        entries = anchor_entries(self, cls_scores, bbox_preds, batch_gt_instances, batch_img_metas,
+                                 batch_gt_instances_ignore)
+        losses = anchor_losses(self, *entries)
         return {key.replace('loss_', 'loss_rpn_', 1): self.head_weight * value for key, value in losses.items()}

@@ -68,12 +68,8 @@ class RankingLoss(nn.Module):
         self._gathered: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None
 
     def group(self):
-        """The process group to rank across: the default group when ``ranking='global'`` and this
-        process is one of several, else None (this process's entries alone)."""
-        if (self.ranking == 'global' and dist.is_available() and dist.is_initialized()
-                and dist.get_world_size() > 1):
-            return dist.group.WORLD
-        return None
+        """The process group to rank across (see :func:`ranking_group`)."""
+        return ranking_group(self.ranking)
 
     def forward(self, cls_score: torch.Tensor, target: Target, weight: torch.Tensor = None, avg_factor=None,
                 reduction_override: str = None) -> torch.Tensor:
@@ -179,6 +175,14 @@ class RankingLoss(nn.Module):
         if not foreground.any():
             return dict(acc=cls_score.new_tensor(100.0))
         return dict(acc=accuracy(cls_score[foreground], labels[foreground]))
+
+
+def ranking_group(ranking: str):
+    """The process group a ranking loss ranks across: the default group when ``ranking='global'``
+    and this process is one of several, else None (this process's entries alone)."""
+    if ranking == 'global' and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return dist.group.WORLD
+    return None
 
 
 def ranking_targets(cls_score: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor = None) -> torch.Tensor:
