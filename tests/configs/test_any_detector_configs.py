@@ -49,7 +49,8 @@ CASES = {
 }
 
 
-# The Rank & Sort paper's detectors, with their own heads (configs/rank_sort/), trained the same way.
+# The Rank & Sort and aLRP papers' detectors, with their own heads (configs/rank_sort/, configs/alrp/), trained
+# the same way.
 RANK_SORT_CASES = {
     '../rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py':
         ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 'loss_rank': 'roi_head.bbox_head.fc_cls'}, 0),
@@ -60,6 +61,8 @@ RANK_SORT_CASES = {
         ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 's0.loss_rank': 'roi_head.bbox_head.0.fc_cls',
                           's2.loss_rank': 'roi_head.bbox_head.2.fc_cls'}, 0),
     '../rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py': ('RankSortLoss', {'loss_rank': 'bbox_head.atss_cls'}, 0),
+    '../alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py':
+        ('ALRPLoss', {'loss_cls': 'bbox_head.retina_cls', 'loss_bbox': 'bbox_head.retina_reg'}, 0),
 }
 
 

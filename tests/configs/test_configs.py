@@ -74,6 +74,8 @@ SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_h
            'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py', 'rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py',
+           # its baseline: test_alrp_retinanet_follows_the_authors
+           'alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py',
            # a pair without a bbox_head (test_the_pair_differs_in_the_rank_sort_heads_only in
            # tests/tools/test_demo_rank_sort_mask.py)
            'rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py', 'rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py']
@@ -103,7 +105,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 61
+    assert len(SHIPPED) == 62
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
@@ -279,6 +281,33 @@ def test_rs_rcnn_follows_the_authors(tmp_path):
             del config['train_dataloader'][key]
         config.pop('custom_imports', None)
         config.pop('auto_scale_lr')
+    assert ours == theirs
+
+
+def test_alrp_retinanet_follows_the_authors(tmp_path):
+    """aLRP RetinaNet R50: the settings of kemaloksuz/aLRPLoss's
+    configs/alrp_loss/alrp_loss_retinanet_r50_fpn_100e_coco500.py, and otherwise mmdet's RetinaNet R50."""
+    cfg = load('alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py', tmp_path)
+    head = cfg.model.bbox_head
+    assert head.type == 'ALRPRetinaHead' and head.loss_cls == dict(type='ALRPLoss', use_sigmoid=True, delta=1.0)
+    assert head.loss_bbox == dict(type='GIoULoss', loss_weight=1.0)
+    assert head.anchor_generator.scales_per_octave == 2 and head.bbox_coder.target_stds == [0.1, 0.1, 0.2, 0.2]
+    assert cfg.custom_hooks == [dict(type='ALRPSelfBalanceHook')]
+    assert cfg.optim_wrapper.optimizer.lr == 0.008
+    assert cfg.train_dataloader.batch_size * 4 == cfg.auto_scale_lr.base_batch_size == 32
+    assert cfg.train_cfg.max_epochs == 100
+    assert [s.milestones for s in cfg.param_scheduler if s.type == 'MultiStepLR'] == [[60, 80]]
+    resize = [step for step in cfg.train_dataloader.dataset.pipeline if step.type == 'Resize']
+    assert resize == [dict(type='Resize', scale=(512, 512), keep_ratio=False)]
+    ours = cfg.to_dict()
+    theirs = load('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', tmp_path).to_dict()
+    for config in (ours, theirs):
+        for key in ('type', 'anchor_generator', 'bbox_coder', 'loss_cls', 'loss_bbox'):
+            config['model']['bbox_head'].pop(key)
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg', 'param_scheduler',
+                    'optim_wrapper', 'auto_scale_lr', 'custom_imports', 'custom_hooks', 'train_pipeline',
+                    'test_pipeline', 'max_epochs'):
+            config.pop(key, None)
     assert ours == theirs
 
 
