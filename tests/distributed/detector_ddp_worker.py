@@ -1,6 +1,6 @@
 """Run by torchrun in tests/distributed/test_detector_ddp.py: a tiny detector with ranking losses
 in mmdet's stock heads (RetinaNet, Faster R-CNN with APLoss in the RPN and the RoI head, YOLOX),
-RS-ATSS or RS-R-CNN, under DistributedDataParallel (gloo, CPU): each process trains on
+RS-ATSS, RS-R-CNN or aLRP RetinaNet, under DistributedDataParallel (gloo, CPU): each process trains on
 its own images of one minibatch and saves the parameter gradients after backward to
 OUT/rank<r>.pt. The test builds the same model in one process on the whole minibatch
 (``build_model``, ``minibatch``).
@@ -91,8 +91,16 @@ RS_RCNN = dict(
         FASTER_RCNN['train_cfg']['rcnn'],
         sampler=dict(type='RandomSampler', num=int(1e10), pos_fraction=0.25, add_gt_as_proposals=True))))
 
+# aLRP RetinaNet: one ranking of both branches across the processes, the localisation part a mean
+# over every process's positives; one process has no object.
+ALRP_RETINANET = dict(
+    RETINANET,
+    bbox_head=dict(RETINANET['bbox_head'], type='ALRPRetinaHead', bbox_coder=dict(CODER, target_stds=[0.1, 0.1, 0.2, 0.2]),
+                   loss_cls=dict(type='ALRPLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss')))
+
 DETECTORS = dict(retinanet=RETINANET, faster_rcnn=FASTER_RCNN, rank_sort_atss=RANK_SORT_ATSS, yolox=YOLOX,
-                 rs_rcnn=RS_RCNN)
+                 rs_rcnn=RS_RCNN, alrp_retinanet=ALRP_RETINANET)
+WITHOUT_OBJECTS_ON_ONE_PROCESS = ('yolox', 'alrp_retinanet')
 
 
 def build_model(detector):
@@ -108,9 +116,9 @@ def build_model(detector):
 
 def minibatch(indices, detector):
     """Images (len(indices), 3, SIZE, SIZE) and their data samples: every image has the boxes
-    BOXES with labels of its own. For YOLOX the images from the middle of the minibatch on have no
-    object, so that one process has no positive: it calls no loss_cls and still takes part in the
-    step's ranking."""
+    BOXES with labels of its own. For YOLOX and aLRP the images from the middle of the minibatch on
+    have no object, so that one process has no positive (YOLOX's then calls no loss_cls) and still
+    takes part in the step's ranking."""
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
     images, samples = [], []
@@ -119,7 +127,7 @@ def minibatch(indices, detector):
         images.append(torch.randn(3, SIZE, SIZE, generator=generator))
         sample = DetDataSample(metainfo=dict(img_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE), scale_factor=(1.0, 1.0),
                                              batch_input_shape=(SIZE, SIZE)))
-        boxes = BOXES[:0] if detector == 'yolox' and k >= IMAGES // 2 else BOXES
+        boxes = BOXES[:0] if detector in WITHOUT_OBJECTS_ON_ONE_PROCESS and k >= IMAGES // 2 else BOXES
         sample.gt_instances = InstanceData(bboxes=boxes.clone(), labels=(torch.arange(len(boxes)) + k) % 3)
         samples.append(sample)
     return torch.stack(images), samples

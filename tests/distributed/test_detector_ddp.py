@@ -1,5 +1,6 @@
 """Detectors with ranking losses in mmdet's stock heads (RetinaNet; Faster R-CNN with APLoss in the
-RPN and the RoI head; YOLOX, with one process that has no object), RS-ATSS and RS-R-CNN
+RPN and the RoI head; YOLOX, with one process that has no object), RS-ATSS, RS-R-CNN and aLRP
+RetinaNet (one process without objects)
 under DistributedDataParallel on 2 CPU processes: after backward, the averaged parameter gradients
 equal those of one process on the whole minibatch."""
 import importlib.util
@@ -15,7 +16,8 @@ CLASSIFIERS = {'retinanet': ['bbox_head.retina_cls'],
                'faster_rcnn': ['rpn_head.rpn_cls', 'roi_head.bbox_head.fc_cls'],
                'rank_sort_atss': ['bbox_head.atss_cls'],
                'yolox': ['bbox_head.multi_level_conv_cls.0'],
-               'rs_rcnn': ['rpn_head.rpn_cls', 'roi_head.bbox_head.fc_cls']}
+               'rs_rcnn': ['rpn_head.rpn_cls', 'roi_head.bbox_head.fc_cls'],
+               'alrp_retinanet': ['bbox_head.retina_cls', 'bbox_head.retina_reg']}
 
 
 def load_worker(here):

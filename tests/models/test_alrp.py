@@ -144,3 +144,14 @@ def test_refusals():
         MODELS.build(dict(type='ALRPLoss', delta=0))
     with pytest.raises(ValueError, match=r'alrp_loss: box_errors must have one value per positive, shape \(2,\)'):
         loss(scores, labels, torch.ones(6), box_errors=torch.ones(3))
+
+
+def test_a_step_without_objects_is_zero_and_reaches_every_parameter(detection_batch):
+    head = MODELS.build(head_cfg())
+    feats, samples = detection_batch([([], []), ([], [])])
+    losses = head.loss(feats, samples)
+    assert all(value.item() == 0 for value in losses.values())
+    sum(losses.values()).backward()
+    # A zero gradient, not none: under DistributedDataParallel a process without objects still
+    # reduces the box branch's gradients with the others.
+    assert all(p.grad is not None and not p.grad.any() for p in head.parameters())

@@ -53,5 +53,9 @@ class ALRPRetinaHead(RetinaHead):
         boxes = self.bbox_coder.decode(anchors[positive], bbox_pred[positive])
         errors = self.loss_bbox(boxes, bbox_targets[positive], reduction_override='none') / (2 * (1 - self.tau))
         classification, localisation = self.loss_cls(cls_score, labels, label_weights, box_errors=errors)
+        if not positive.numel():
+            # No positive here: the box branch stays in the graph with a zero gradient (under
+            # DistributedDataParallel every process must give every parameter one).
+            localisation = localisation + bbox_pred.sum() * 0
         self.self_balance.record(classification, localisation)
         return dict(loss_cls=classification, loss_bbox=localisation * self.self_balance.weight.to(localisation.dtype))
