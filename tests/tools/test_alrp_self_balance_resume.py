@@ -35,6 +35,9 @@ def deterministic_config(tmp_path, epoch_based):
         cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=3 * per_epoch, val_interval=100)
         cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=per_epoch)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1, log_metric_by_epoch=epoch_based)
+    # mmengine keeps one visualizer per name in a process, writing where its first run wrote: a name
+    # of its own leaves the other tests' runs their folders.
+    cfg.visualizer.name = f'alrp_resume_{epoch_based}'
     path = tmp_path / ('epochs.py' if epoch_based else 'iterations.py')
     cfg.dump(str(path))
     return str(path), per_epoch
