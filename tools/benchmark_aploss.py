@@ -44,7 +44,8 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from mmdet_losses.functional import ap_loss, ap_loss_reference, rank_sort_loss, rank_sort_loss_reference
+from mmdet_losses.functional import (alrp_loss, alrp_loss_reference, ap_loss, ap_loss_reference, rank_sort_loss,
+                                     rank_sort_loss_reference)
 from mmdet_losses.ops import cuda_kernel_compiled
 
 DEFAULT_SIZES = ['1e5:100', '2e6:1000', '2.1e7:1600']
@@ -56,6 +57,20 @@ def with_quality(targets, generator):
     """Rank & Sort targets: each positive's 1 replaced by a sorting target (IoU) in [0.1, 1]."""
     quality = 0.1 + 0.9 * torch.rand(targets.shape, generator=generator)
     return torch.where(targets == 1, quality, targets.float())
+
+
+_box_errors = {}
+
+
+def box_errors(targets):
+    """aLRP's localisation errors of the positives of ``targets``, in [0, 1) and a function of each
+    positive's flat index (a sample of the positives keeps theirs); made once per targets tensor, as
+    a head has them before its loss call."""
+    if id(targets) not in _box_errors:
+        index = torch.nonzero(targets.reshape(-1) == 1).squeeze(1)
+        # The targets are kept with their errors: their id stays theirs.
+        _box_errors[id(targets)] = targets, (index.double() * 0.6180339887).frac().float().to(targets.device)
+    return _box_errors[id(targets)][1]
 
 
 class Loss(NamedTuple):
@@ -75,6 +90,10 @@ LOSSES = {
     'rank_sort': Loss('Rank & Sort loss (ranking + sorting), float targets',
                       lambda s, t, d: sum(rank_sort_loss(s, t, d)),
                       lambda s, t, d, prune: sum(rank_sort_loss_reference(s, t, d, prune=prune)), with_quality, 0.5),
+    'alrp': Loss('aLRP Loss (classification + localisation), int8 targets',
+                 lambda s, t, d: sum(alrp_loss(s, t, box_errors(t), d)),
+                 lambda s, t, d, prune: sum(alrp_loss_reference(s, t, box_errors(t), d, prune=prune)), lambda t, g: t,
+                 1.0),
 }
 
 
@@ -213,7 +232,7 @@ def main(argv=None):
                         help='default: cpu, and cuda when available')
     parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32')
     parser.add_argument('--losses', nargs='+', choices=sorted(LOSSES), default=sorted(LOSSES),
-                        help='losses to time, one table each (default: both)')
+                        help='losses to time, one table each (default: all)')
     parser.add_argument('--delta', type=float, default=None,
                         help="default: each paper's (AP-Loss 1.0, Rank & Sort 0.5)")
     parser.add_argument('--repeat', type=int, default=5, help='timed runs per measurement (median)')

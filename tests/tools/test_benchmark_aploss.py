@@ -12,16 +12,17 @@ def test_prints_a_row_per_loss_size_and_distribution(benchmark_tool, capsys):
                                 '--repeat', '1', '--loop-positives', '20'])
     out = capsys.readouterr().out
     assert [(r['loss'], r['n'], r['p'], r['scores']) for r in rows] == [
-        (loss, n, p, scores) for loss in ('aploss', 'rank_sort') for n, p in [(2000, 10), (5000, 40)]
+        (loss, n, p, scores) for loss in ('alrp', 'aploss', 'rank_sort') for n, p in [(2000, 10), (5000, 40)]
         for scores in ('normal', 'start', 'trained')]
     assert all(r[column] > 0 for r in rows for column in ('op', 'official', 'loop', 'sort', 'floor'))
-    assert out.count('| cpu | 2e+03 | 10 | trained |') == 2 and out.count('| cpu | 5e+03 | 40 | start |') == 2
-    assert out.count('(on 20, scaled)') == 12  # 40 positives > 20: sampled and said so, both loops
+    assert out.count('| cpu | 2e+03 | 10 | trained |') == 3 and out.count('| cpu | 5e+03 | 40 | start |') == 3
+    assert out.count('(on 20, scaled)') == 18  # 40 positives > 20: sampled and said so, both loops
     assert 'AP-Loss, int8 targets, interpolated: forward + backward, fp32 scores, delta=1.0' in out
     assert 'Rank & Sort loss (ranking + sorting), float targets: forward + backward, fp32 scores, delta=0.5' in out
+    assert 'aLRP Loss (classification + localisation), int8 targets: forward + backward, fp32 scores, delta=1.0' in out
 
 
-@pytest.mark.parametrize('loss', ['aploss', 'rank_sort'])
+@pytest.mark.parametrize('loss', ['aploss', 'rank_sort', 'alrp'])
 def test_the_sample_keeps_the_pruning_threshold(benchmark_tool, loss):
     import torch
     scores, targets = benchmark_tool.problem(5000, 100, 'trained', torch.float32, 'cpu', loss)
