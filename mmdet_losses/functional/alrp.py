@@ -41,7 +41,7 @@ import torch
 
 from .. import ops
 from .checks import check_finite, check_floating, check_ranking_arguments, check_values_in, integer_targets
-from .group_ranking import RankingPositives, raise_together
+from .group_ranking import RankingPositives
 from .loop_reference import loop_entries
 
 __all__ = ['alrp_loss', 'alrp_loss_reference']
@@ -76,11 +76,6 @@ def alrp_loss(scores: torch.Tensor, targets: torch.Tensor, box_errors: torch.Ten
         (0.0556, 0.2778, True)
     """
     targets = _checked_targets(scores, targets, box_errors, delta)
-    error = _bad_box_errors(targets, box_errors)
-    if group is not None:
-        raise_together('alrp_loss', error, group, scores.device)
-    elif error is not None:
-        raise error
     with torch.no_grad():
         ranking = _rank(scores, targets, box_errors, float(delta), group)
     if ranking is None:
@@ -117,16 +112,16 @@ def _checked_targets(scores, targets, box_errors, delta):
     return targets
 
 
-def _bad_box_errors(targets, box_errors):
-    positives = int((targets == 1).sum())
+def _checked_box_errors(positives: int, box_errors):
+    """``box_errors``, once they are one finite value for each of the ``positives``."""
     if box_errors.shape != (positives,):
-        return ValueError(f'alrp_loss: box_errors must have one value per positive, shape ({positives},), got '
-                          f'{tuple(box_errors.shape)}')
+        raise ValueError(f'alrp_loss: box_errors must have one value per positive, shape ({positives},), got '
+                         f'{tuple(box_errors.shape)}')
     bad = ~torch.isfinite(box_errors.detach())
     if bad.any():
         index = int(bad.nonzero()[0])
-        return ValueError(f'alrp_loss: box_errors must be finite, got {box_errors[index].item()} at index {index}')
-    return None
+        raise ValueError(f'alrp_loss: box_errors must be finite, got {box_errors[index].item()} at index {index}')
+    return box_errors
 
 
 class _Ranking(NamedTuple):
@@ -140,7 +135,8 @@ class _Ranking(NamedTuple):
 
 def _rank(scores, targets, box_errors, delta, group) -> Optional[_Ranking]:
     """The ranking of every entry (of every process of ``group``), or None without positives."""
-    positives = RankingPositives('alrp_loss', scores, targets, delta, group, values=lambda index: box_errors)
+    positives = RankingPositives('alrp_loss', scores, targets, delta, group,
+                                 values=lambda index: _checked_box_errors(index.numel(), box_errors))
     p, e, fp = positives.sorted_scores, positives.sorted_values, positives.false_positives
     m = p.numel()
     if m == 0:
@@ -172,9 +168,7 @@ def alrp_loss_reference(scores: torch.Tensor, targets: torch.Tensor, box_errors:
     positive score minus ``delta``, as the authors' code does (the same result)."""
     targets = _checked_targets(scores, targets, box_errors, delta)
     check_values_in('alrp_loss', 'targets', targets, (1, 0, -1), ' (1 positive, 0 negative, -1 ignored)')
-    error = _bad_box_errors(targets, box_errors)
-    if error is not None:
-        raise error
+    _checked_box_errors(int((targets == 1).sum()), box_errors)
     check_finite('alrp_loss', 'scores', scores)
     return _ALRPReference.apply(scores, targets, box_errors, float(delta), bool(prune))
 

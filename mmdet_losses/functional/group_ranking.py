@@ -83,7 +83,7 @@ class RankingPositives:
         values (callable, optional): ``values(local_index)``, the value of each of this process's
             positives given their flat indices (ascending), (m_local,): each travels with its score
             (Rank & Sort's IoU targets, aLRP's localisation errors), giving ``sorted_values`` (m,) float64 in the
-            order of ``sorted_scores``.
+            order of ``sorted_scores``. A ValueError it raises is this process's invalid input.
     """
 
     def __init__(self, name: str, scores: torch.Tensor, targets: torch.Tensor, delta: float, group=None,
@@ -98,7 +98,13 @@ class RankingPositives:
         local = flat_scores[self.local_index].to(torch.float64)
         error = self._nonfinite_positive(local, flat_scores)
         if values is not None:
-            local = torch.stack([local, values(self.local_index).detach().reshape(-1).to(torch.float64)])
+            try:
+                local_values = values(self.local_index).detach().reshape(-1).to(torch.float64)
+            except ValueError as caught:
+                # Reported as an invalid score is: raised here, or on every process of the group.
+                error = error or caught
+                local_values = torch.zeros_like(local)
+            local = torch.stack([local, local_values])
         if group is None:
             _raise(name, error, 0)
             counts, concatenated = [local.shape[-1]], local
