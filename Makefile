@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 INSTALL_INPUTS := tools/install_env.sh setup.py $(wildcard requirements/*.txt) \
 	$(shell find mmdet_losses/ops/csrc -type f)
 
-.PHONY: install test test-fast demo demo-harmonic demo-classification demo-rank-sort demo-rank-sort-mask reproduce bench
+.PHONY: install test test-fast demo demo-harmonic demo-classification demo-rank-sort demo-rank-sort-mask demo-alrp reproduce bench
 
 install: $(STAMP)
 
@@ -45,6 +45,11 @@ demo-rank-sort: $(STAMP)
 # side by side (about 8.5 minutes on 2 cores): work_dirs/demo/{curves,predictions}_rank_sort_mask.png.
 demo-rank-sort-mask: $(STAMP)
 	$(PYTHON) tools/demo.py --compare rank_sort_mask
+
+# aLRP Loss on the demo's RetinaNet against the AP-Loss and focal-loss runs of `make demo` (trained
+# here if absent): work_dirs/demo/{curves,predictions}_alrp.png.
+demo-alrp: $(STAMP)
+	$(PYTHON) tools/demo.py --compare alrp
 
 # The classification papers' experiments at small scale on scikit-learn's digits (CPU, a few
 # minutes): the table and work_dirs/reproduce/classification_curves.png of docs/classification_losses.md.

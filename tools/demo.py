@@ -9,6 +9,7 @@ validation images with each model's best boxes drawn (predictions_<comparison>.p
     classification  Anchor Loss, Two-way loss, UniLoss vs focal loss     (make demo-classification)
     rank_sort  RS-ATSS (Rank & Sort loss) vs mmdet's ATSS (focal loss)   (make demo-rank-sort)
     rank_sort_mask  RS-Mask R-CNN vs mmdet's Mask R-CNN, box and mask AP (make demo-rank-sort-mask)
+    alrp       aLRP Loss vs the AP-Loss and focal-loss runs of `aploss`  (make demo-alrp)
 
     python tools/demo.py                       # --compare aploss, OUT = work_dirs/demo, data in data/demo
     python tools/demo.py --compare harmonic
@@ -38,8 +39,9 @@ import make_demo_data  # noqa: E402
 import plot_curves  # noqa: E402
 
 BASELINE = ('focal loss', 'focal', 'configs/demo/retinanet_r18_fpn_focal_1xb8-1100i_demo.py')
+AP_LOSS = ('AP-Loss', 'aploss', 'configs/demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py')
 COMPARISONS = {
-    'aploss': (('AP-Loss', 'aploss', 'configs/demo/retinanet_r18_fpn_aploss_1xb8-1100i_demo.py'), BASELINE),
+    'aploss': (AP_LOSS, BASELINE),
     'harmonic': (('Harmonic loss', 'harmonic', 'configs/harmonic/retinanet_r18_fpn_harmonic_1xb8-1100i_demo.py'),
                  ('Harmonic + HIoU', 'harmonic_hiou',
                   'configs/harmonic/retinanet_r18_fpn_harmonic-hiou_1xb8-1100i_demo.py'),
@@ -54,6 +56,7 @@ COMPARISONS = {
     'rank_sort_mask': (('RS-Mask R-CNN (Rank & Sort)', 'rs_mask_rcnn',
                         'configs/rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py'),
                        ('Mask R-CNN', 'mask_rcnn', 'configs/rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py')),
+    'alrp': (('aLRP Loss', 'alrp', 'configs/alrp/retinanet_r18_fpn_alrp_1xb8-1100i_demo.py'), AP_LOSS, BASELINE),
 }
 # Training iterations of a comparison, where not the default 1100 (a Mask R-CNN step costs more).
 ITERS = dict(rank_sort_mask=800)

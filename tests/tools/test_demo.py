@@ -1,5 +1,6 @@
 """tools/demo.py end to end at a tiny size: every model trains, both metrics, table and pictures."""
 import pytest
+import torch
 
 pytestmark = pytest.mark.slow  # trains or launches processes
 
@@ -57,4 +58,22 @@ def test_rank_sort_comparison(load_tool, tmp_path, capsys):
     for label, coco, voc, seconds in rows:
         assert 0 <= coco['coco/bbox_mAP_50'] <= 1 and 0 <= voc['pascal_voc/mAP'] <= 1 and seconds > 0
     for picture in ('curves_rank_sort.png', 'predictions_rank_sort.png'):
+        assert (out / picture).stat().st_size > 10_000
+
+
+def test_alrp_comparison_shares_the_ap_loss_and_focal_runs(load_tool, tmp_path, capsys):
+    data, out = tmp_path / 'data', tmp_path / 'out'
+    load_tool('make_demo_data').main(['--out', str(data), '--train', '12', '--val', '4'])
+    demo = load_tool('demo')
+    demo.main(['--data', str(data), '--out', str(out), '--iters', '4'])
+    capsys.readouterr()
+    rows = demo.main(['--compare', 'alrp', '--data', str(data), '--out', str(out), '--iters', '4'])
+    assert [label for label, *_ in rows] == ['aLRP Loss', 'AP-Loss', 'focal loss']
+    assert capsys.readouterr().out.count('reusing the finished run') == 2
+    for label, coco, voc, seconds in rows:
+        assert 0 <= coco['coco/bbox_mAP_50'] <= 1 and 0 <= voc['pascal_voc/mAP'] <= 1 and seconds > 0
+    # 12 images in batches of 8: the self-balance weight left its start (50) after 2 iterations.
+    state = torch.load(out / 'alrp' / 'iter_4.pth', map_location='cpu', weights_only=False)['state_dict']
+    assert state['bbox_head.self_balance.weight'].item() != 50
+    for picture in ('curves_alrp.png', 'predictions_alrp.png'):
         assert (out / picture).stat().st_size > 10_000
