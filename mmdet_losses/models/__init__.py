@@ -2,8 +2,8 @@
 mmdet's heads rank their calls of a ranking loss as one (ranking_heads.py) and lets torch's safe
 loader read mmengine's checkpoints (checkpoints.py)."""
 from .checkpoints import allow_mmengine_checkpoints
-from .heads import (ALRPRetinaHead, APLossRetinaHead, APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead,
-                    HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead, ValueBalancedATSSHead,
+from .heads import (ALRPATSSHead, ALRPBBoxHead, ALRPFoveaHead, ALRPRetinaHead, ALRPRPNHead, APLossRetinaHead,
+                    APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead, HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead, ValueBalancedATSSHead,
                     ValueBalancedBBoxHead, ValueBalancedMaskHead, ValueBalancedPAAHead, ValueBalancedRoIHead,
                     ValueBalancedRPNHead)
 from .losses import (ALRPLoss, AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, SelfBalance,
@@ -12,7 +12,8 @@ from .ranking_heads import RANKING_HEADS, RankingCalls, ranking_calls, register_
 
 allow_mmengine_checkpoints()
 
-__all__ = ['ALRPLoss', 'ALRPRetinaHead', 'AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead',
+__all__ = ['ALRPATSSHead', 'ALRPBBoxHead', 'ALRPFoveaHead', 'ALRPLoss', 'ALRPRetinaHead', 'ALRPRPNHead',
+           'AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead',
            'ConfigurableSSDHead', 'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RANKING_HEADS',
            'RankingCalls', 'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SelfBalance', 'SigmoidSSDHead',
            'TwoWayLoss', 'UniLoss', 'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead',

@@ -182,11 +182,22 @@ def heads(retina_head_cfg, ssd_head_cfg):
             loss_cls=dict(type='RankSortLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss'),
             train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.1, neg_iou_thr=0.1, min_pos_iou=0,
                                          ignore_iof_thr=-1), allowed_border=-1, pos_weight=-1)),
+        'ALRPRetinaHead': retina_head_cfg(type='ALRPRetinaHead', loss_cls=ALRP, loss_bbox=dict(type='GIoULoss')),
+        'ALRPATSSHead': retina_head_cfg(
+            type='ALRPATSSHead', norm_cfg=None, loss_cls=ALRP, loss_bbox=dict(type='GIoULoss'),
+            train_cfg=dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1, pos_weight=-1)),
+        'ALRPRPNHead': {key: value for key, value in retina_head_cfg(
+            type='ALRPRPNHead', num_classes=1, loss_cls=ALRP, loss_bbox=dict(type='GIoULoss')).items()
+            if key != 'stacked_convs'},
+        'ALRPFoveaHead': dict(type='ALRPFoveaHead', num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1,
+                              strides=[8, 16], base_edge_list=[16, 32], scale_ranges=((1, 32), (16, 64))),
     }
 
 
+ALRP = dict(type='ALRPLoss', use_sigmoid=True)
 HEADS = ['HarmonicRetinaHead', 'HarmonicSSDHead', 'ConfigurableSSDHead', 'ValueBalancedATSSHead',
-         'ValueBalancedRPNHead', 'ValueBalancedPAAHead']
+         'ValueBalancedRPNHead', 'ValueBalancedPAAHead', 'ALRPRetinaHead', 'ALRPATSSHead', 'ALRPRPNHead',
+         'ALRPFoveaHead']
 
 
 @pytest.mark.parametrize('name', HEADS)

@@ -1,4 +1,8 @@
+from .alrp_atss_head import ALRPATSSHead
+from .alrp_bbox_head import ALRPBBoxHead
+from .alrp_fovea_head import ALRPFoveaHead
 from .alrp_retina_head import ALRPRetinaHead
+from .alrp_rpn_head import ALRPRPNHead
 from .ap_loss_retina_head import APLossRetinaHead
 from .configurable_ssd_head import ConfigurableSSDHead
 from .harmonic import HarmonicLossMixin
@@ -11,7 +15,8 @@ from .value_balanced_mask import ValueBalancedMaskHead, ValueBalancedRoIHead
 from .value_balanced_paa_head import ValueBalancedPAAHead
 from .value_balanced_rpn_head import ValueBalancedRPNHead
 
-__all__ = ['ALRPRetinaHead', 'APLossRetinaHead', 'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
+__all__ = ['ALRPATSSHead', 'ALRPBBoxHead', 'ALRPFoveaHead', 'ALRPRetinaHead', 'ALRPRPNHead', 'APLossRetinaHead',
+           'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
            'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'SigmoidSSDHead',
            'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead',
            'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead']

@@ -75,22 +75,27 @@ class ValueBalancedATSSHead(ATSSHead):
     def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
                      batch_gt_instances: InstanceList, batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None) -> dict:
+        return anchor_losses(self, *self.entries(cls_scores, bbox_preds, batch_gt_instances, batch_img_metas,
+                                                 batch_gt_instances_ignore))
+
+    def entries(self, cls_scores: List[Tensor], bbox_preds: List[Tensor], batch_gt_instances: InstanceList,
+                batch_img_metas: List[dict], batch_gt_instances_ignore: OptInstanceList = None) -> tuple:
+        """One training step as rows in one order (level by level, every image's entries in
+        (image, location, anchor) order): (cls_score (n, C), bbox_pred, anchors, labels,
+        label_weights, bbox_targets), the targets from ATSS's assignment."""
         anchor_list, valid_flag_list = checked_anchors(self, cls_scores, bbox_preds, batch_img_metas)
         (anchors_list, labels_list, label_weights_list, bbox_targets_list, _,
          _) = self.get_targets(anchor_list, valid_flag_list, batch_gt_instances, batch_img_metas,
                                batch_gt_instances_ignore=batch_gt_instances_ignore)
-
         # Per level the targets are (num_images, level_anchors, ...) and the predictions
-        # (num_images, anchors_per_location * channels, H, W): flatten both in (image, location,
-        # anchor) order, then join the levels.
-        cls_score = torch.cat([flatten_levels(score, self.cls_out_channels) for score in cls_scores])
-        bbox_pred = torch.cat([flatten_levels(pred, 4) for pred in bbox_preds])
-        anchors = torch.cat([anchors.reshape(-1, 4) for anchors in anchors_list])
-        labels = torch.cat([labels.reshape(-1) for labels in labels_list])
-        label_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
-        bbox_targets = torch.cat([targets.reshape(-1, 4) for targets in bbox_targets_list])
+        # (num_images, anchors_per_location * channels, H, W).
+        return (torch.cat([flatten_levels(score, self.cls_out_channels) for score in cls_scores]),
+                torch.cat([flatten_levels(pred, 4) for pred in bbox_preds]),
+                torch.cat([anchors.reshape(-1, 4) for anchors in anchors_list]),
+                torch.cat([labels.reshape(-1) for labels in labels_list]),
+                torch.cat([weights.reshape(-1) for weights in label_weights_list]),
+                torch.cat([targets.reshape(-1, 4) for targets in bbox_targets_list]))
 
-        return anchor_losses(self, cls_score, bbox_pred, anchors, labels, label_weights, bbox_targets)
 
 @MODELS.register_module()
 class RankSortATSSHead(ValueBalancedATSSHead):

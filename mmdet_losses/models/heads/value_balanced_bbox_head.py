@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
@@ -45,11 +45,17 @@ class ValueBalancedBBoxHead(Shared2FCBBoxHead):
 
     def loss(self, cls_score: Tensor, bbox_pred: Tensor, rois: Tensor, labels: Tensor, label_weights: Tensor,
              bbox_targets: Tensor, bbox_weights: Tensor, reduction_override: Optional[str] = None) -> dict:
-        positive = torch.nonzero((labels >= 0) & (labels < self.num_classes)).squeeze(1)
-        per_class = bbox_pred.view(bbox_pred.size(0), -1, self.bbox_coder.encode_size)
-        pos_pred = per_class[positive, 0 if self.reg_class_agnostic else labels[positive]]
-        pos_boxes = self.bbox_coder.decode(rois[positive, 1:], pos_pred)
+        positive, pos_boxes = positive_roi_boxes(self, bbox_pred, rois, labels)
         losses = value_balanced_losses(self, cls_score, labels, label_weights, positive, pos_boxes,
                                        bbox_targets[positive], bbox_pred)
         losses.update(self.loss_cls.get_accuracy(cls_score, labels))
         return losses
+
+
+def positive_roi_boxes(head, bbox_pred: Tensor, rois: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor]:
+    """The positive RoIs' indices (ascending) and their boxes decoded from their deltas for their
+    class (or the class-agnostic ones)."""
+    positive = torch.nonzero((labels >= 0) & (labels < head.num_classes)).squeeze(1)
+    per_class = bbox_pred.view(bbox_pred.size(0), -1, head.bbox_coder.encode_size)
+    pos_pred = per_class[positive, 0 if head.reg_class_agnostic else labels[positive]]
+    return positive, head.bbox_coder.decode(rois[positive, 1:], pos_pred)

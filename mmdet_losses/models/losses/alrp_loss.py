@@ -8,19 +8,21 @@ from torch import nn
 from ...functional import alrp_loss
 from ...ops import load_extension
 from .contract import check_classification_call
-from .ranking_loss import ranking_group, ranking_targets
+from .ranking_loss import SigmoidRoIScores, ranking_group, ranking_targets
 
 
 @MODELS.register_module()
-class ALRPLoss(nn.Module):
+class ALRPLoss(SigmoidRoIScores, nn.Module):
     """aLRP Loss (Oksuz et al., NeurIPS 2020) as an mmdet module: ONE ranking of every (anchor,
     class) entry of a training step, whose positives carry their localisation errors; returns
     ``(classification, localisation)`` (see :func:`mmdet_losses.functional.alrp_loss`).
 
     It needs each positive's localisation error, which mmdet's stock heads do not compute before
-    their classification loss: it is the ``loss_cls`` of the aLRP heads (``ALRPRetinaHead``), which
-    call it once per step with every level and image and weigh the localisation part by their
-    self-balance weight (``SelfBalance``).
+    their classification loss: it is the ``loss_cls`` of the aLRP heads (``ALRPRetinaHead``,
+    ``ALRPATSSHead``, ``ALRPFoveaHead``, ``ALRPRPNHead``, ``ALRPBBoxHead``), which call it once per
+    step with every level and image and weigh the localisation part by their self-balance weight
+    (``SelfBalance``). In an RoI head it makes the head predict C sigmoid scores without a
+    background channel (``SigmoidRoIScores``).
 
     Config::
 
@@ -33,6 +35,9 @@ class ALRPLoss(nn.Module):
         ranking (str): ``'global'`` ranks the entries of every process of a distributed run as one
             (the default), ``'local'`` each process's apart (as the authors' code does).
     """
+
+    # mmdet's BBoxHead reads these; dense heads do not.
+    custom_cls_channels = custom_activation = custom_accuracy = True
 
     def __init__(self, use_sigmoid: bool = True, delta: float = 1.0, ranking: str = 'global'):
         super().__init__()
@@ -57,7 +62,8 @@ class ALRPLoss(nn.Module):
         ``reduction_override`` are refused: the values are those of the whole ranking."""
         if box_errors is None:
             raise ValueError('ALRPLoss needs each positive\'s localisation error (box_errors=), which mmdet\'s stock '
-                             'heads do not pass: use it as the loss_cls of ALRPRetinaHead')
+                             'heads do not pass: use it as the loss_cls of an aLRP head (ALRPRetinaHead, ALRPATSSHead, '
+                             'ALRPFoveaHead, ALRPRPNHead or ALRPBBoxHead)')
         if avg_factor is not None or reduction_override not in (None, 'mean'):
             raise ValueError(f'ALRPLoss: avg_factor and reduction_override are not defined for aLRP (one value for '
                              f'the whole ranking), got {avg_factor!r} and {reduction_override!r}')

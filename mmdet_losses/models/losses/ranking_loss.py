@@ -12,7 +12,32 @@ from .contract import check_classification_call, check_reduction
 Target = Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]
 
 
-class RankingLoss(nn.Module):
+class SigmoidRoIScores:
+    """What mmdet's RoI heads (``BBoxHead``) ask of a loss whose ``custom_cls_channels``,
+    ``custom_activation`` and ``custom_accuracy`` are set: C per-class sigmoid scores without a
+    background channel."""
+
+    def get_cls_channels(self, num_classes: int) -> int:
+        """One channel per class: no background channel."""
+        return num_classes
+
+    def get_activation(self, cls_score: torch.Tensor) -> torch.Tensor:
+        """(n, C + 1): the C sigmoid scores and a background column of 0, which mmdet's
+        ``multiclass_nms`` and Cascade's ``refine_bboxes`` drop as the last column: every one of
+        the C classes stays predictable."""
+        scores = cls_score.sigmoid()
+        return torch.cat([scores, scores.new_zeros((scores.size(0), 1))], dim=1)
+
+    def get_accuracy(self, cls_score: torch.Tensor, labels: torch.Tensor) -> dict:
+        """``acc``: the accuracy of the top class over the foreground RoIs (there is no background
+        score to classify the others by)."""
+        foreground = labels < cls_score.size(1)
+        if not foreground.any():
+            return dict(acc=cls_score.new_tensor(100.0))
+        return dict(acc=accuracy(cls_score[foreground], labels[foreground]))
+
+
+class RankingLoss(SigmoidRoIScores, nn.Module):
     """Base of the classification losses that have one value for one ranking of every (anchor,
     class) entry a training step sees (AP-Loss, AUC-Loss, Rank & Sort, the Two-way loss, UniLoss).
 
@@ -154,27 +179,6 @@ class RankingLoss(nn.Module):
 
     def loss(self, cls_score: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
-
-    # mmdet's RoI heads (BBoxHead) call these when custom_cls_channels / custom_activation /
-    # custom_accuracy are set (the owning RoI head sets them).
-    def get_cls_channels(self, num_classes: int) -> int:
-        """One channel per class: no background channel."""
-        return num_classes
-
-    def get_activation(self, cls_score: torch.Tensor) -> torch.Tensor:
-        """(n, C + 1): the C sigmoid scores and a background column of 0, which mmdet's
-        ``multiclass_nms`` and Cascade's ``refine_bboxes`` drop as the last column: every one of
-        the C classes stays predictable."""
-        scores = cls_score.sigmoid()
-        return torch.cat([scores, scores.new_zeros((scores.size(0), 1))], dim=1)
-
-    def get_accuracy(self, cls_score: torch.Tensor, labels: torch.Tensor) -> dict:
-        """``acc``: the accuracy of the top class over the foreground RoIs (there is no background
-        score to classify the others by)."""
-        foreground = labels < cls_score.size(1)
-        if not foreground.any():
-            return dict(acc=cls_score.new_tensor(100.0))
-        return dict(acc=accuracy(cls_score[foreground], labels[foreground]))
 
 
 def ranking_group(ranking: str):
