@@ -7,14 +7,14 @@
 #   the start, updated at each epoch's end by ALRPSelfBalanceHook: no box-loss weight);
 # - anchors: 2 scales per octave (6 per location; their anchor_generator scales_per_octave=2);
 #   box deltas divided by (0.1, 0.1, 0.2, 0.2);
-# - data (their coco500_detection_augm.py): photometric distortion, expand 1-4, min-IoU random crop
-#   (0.1, 0.3, 0.5, 0.7, 0.9), 512 x 512 without the aspect, flip; tested at short side 500 (at most 833);
+# - data (their coco500_detection_augm.py, ../_base_/datasets/alrp_coco-512_pipelines.py): photometric
+#   distortion, expand 1-4, min-IoU random crop, 512 x 512 without the aspect, flip; tested at short side 500;
 # - 32 images per step as 4 GPUs x 8 (their samples_per_gpu=8; the authors' self-balance period,
 #   3665 iterations, is one COCO epoch at 32 images), SGD lr 0.008, 100 epochs, lr / 10 after
 #   epochs 60 and 80, 500 linear warm-up iterations from lr x 0.001 (their schedule_1x base).
 # Under distributed training ALRPLoss ranks the images of all GPUs as one minibatch
 # (ranking='global'); ranking='local' ranks each GPU's 8 images apart, as the authors' code does.
-_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+_base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', '../_base_/datasets/alrp_coco-512_pipelines.py']
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
 
 model = dict(bbox_head=dict(
@@ -25,25 +25,8 @@ model = dict(bbox_head=dict(
     loss_bbox=dict(_delete_=True, type='GIoULoss', loss_weight=1.0)))
 custom_hooks = [dict(type='ALRPSelfBalanceHook')]
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PhotoMetricDistortion', brightness_delta=32, contrast_range=(0.5, 1.5),
-         saturation_range=(0.5, 1.5), hue_delta=18),
-    dict(type='Expand', mean=[123.675, 116.28, 103.53], to_rgb=True, ratio_range=(1, 4)),
-    dict(type='MinIoURandomCrop', min_ious=(0.1, 0.3, 0.5, 0.7, 0.9), min_crop_size=0.3),
-    dict(type='Resize', scale=(512, 512), keep_ratio=False),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(833, 500), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
-train_dataloader = dict(batch_size=8, num_workers=4, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+train_dataloader = dict(batch_size=8, num_workers=4, dataset=dict(pipeline={{_base_.alrp_train_pipeline}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.alrp_test_pipeline}}))
 test_dataloader = val_dataloader
 
 max_epochs = 100

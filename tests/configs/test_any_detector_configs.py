@@ -63,6 +63,13 @@ RANK_SORT_CASES = {
     '../rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py': ('RankSortLoss', {'loss_rank': 'bbox_head.atss_cls'}, 0),
     '../alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py':
         ('ALRPLoss', {'loss_cls': 'bbox_head.retina_cls', 'loss_bbox': 'bbox_head.retina_reg'}, 0),
+    '../alrp/retinanet_r50_fpn_alrp-atss_4xb8-100e_coco-512.py':
+        ('ALRPLoss', {'loss_cls': 'bbox_head.atss_cls', 'loss_bbox': 'bbox_head.atss_reg'}, 0),
+    '../alrp/fovea_r50_fpn_alrp_4xb8-100e_coco-512.py':
+        ('ALRPLoss', {'loss_cls': 'bbox_head.conv_cls', 'loss_bbox': 'bbox_head.conv_reg'}, 0),
+    '../alrp/faster-rcnn_r50_fpn_alrp_4xb8-100e_coco-512.py':
+        ('ALRPLoss', {'loss_rpn_cls': 'rpn_head.rpn_cls', 'loss_rpn_bbox': 'rpn_head.rpn_reg',
+                      'loss_cls': 'roi_head.bbox_head.fc_cls', 'loss_bbox': 'roi_head.bbox_head.fc_reg'}, 0),
 }
 
 

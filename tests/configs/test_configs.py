@@ -75,8 +75,9 @@ SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_h
            'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py', 'rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py',
-           # its baseline: test_alrp_retinanet_follows_the_authors
-           'alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py',
+           # their baselines: test_alrp_retinanet_follows_the_authors, test_alrp_detectors_follow_the_authors
+           'alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py', 'alrp/retinanet_r50_fpn_alrp-atss_4xb8-100e_coco-512.py',
+           'alrp/fovea_r50_fpn_alrp_4xb8-100e_coco-512.py', 'alrp/faster-rcnn_r50_fpn_alrp_4xb8-100e_coco-512.py',
            # a pair without a bbox_head (test_the_pair_differs_in_the_rank_sort_heads_only in
            # tests/tools/test_demo_rank_sort_mask.py)
            'rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py', 'rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py']
@@ -106,7 +107,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 63
+    assert len(SHIPPED) == 66
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
@@ -310,9 +311,55 @@ def test_alrp_retinanet_follows_the_authors(tmp_path):
             config['model']['bbox_head'].pop(key)
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg', 'param_scheduler',
                     'optim_wrapper', 'auto_scale_lr', 'custom_imports', 'custom_hooks', 'train_pipeline',
-                    'test_pipeline', 'max_epochs'):
+                    'test_pipeline', 'max_epochs', 'alrp_train_pipeline', 'alrp_test_pipeline'):
             config.pop(key, None)
     assert ours == theirs
+
+
+ALRP = dict(type='ALRPLoss', use_sigmoid=True, delta=1.0)
+GIOU = dict(type='GIoULoss', loss_weight=1.0)
+
+
+def test_alrp_detectors_follow_the_authors(tmp_path):
+    """aLRP with ATSS, FoveaBox and Faster R-CNN: the settings of kemaloksuz/aLRPLoss's
+    configs/alrp_loss/alrp_loss_{retinanet_r50_fpn_ATSS,fovea_r50_fpn_4x4,faster_rcnn_r50_fpn}_100e_coco500.py,
+    the aLRP RetinaNet's data, batch and epochs, and otherwise mmdet's detector."""
+    retina = load('alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py', tmp_path)
+    atss = load('alrp/retinanet_r50_fpn_alrp-atss_4xb8-100e_coco-512.py', tmp_path)
+    fovea = load('alrp/fovea_r50_fpn_alrp_4xb8-100e_coco-512.py', tmp_path)
+    faster = load('alrp/faster-rcnn_r50_fpn_alrp_4xb8-100e_coco-512.py', tmp_path)
+    for cfg in (atss, fovea, faster):
+        assert cfg.custom_hooks == [dict(type='ALRPSelfBalanceHook')]
+        assert [s.milestones for s in cfg.param_scheduler if s.type == 'MultiStepLR'] == [[75, 95]]
+        assert cfg.param_scheduler[0] == retina.param_scheduler[0] and cfg.train_cfg.max_epochs == 100
+        for split in ('train_dataloader', 'test_dataloader'):
+            assert cfg[split].dataset.pipeline == retina[split].dataset.pipeline
+        assert cfg.train_dataloader.batch_size * 4 == cfg.auto_scale_lr.base_batch_size == 32
+
+    head = atss.model.bbox_head
+    assert head.type == 'ALRPATSSHead' and head.norm_cfg is None and head.loss_cls == ALRP
+    assert (head.anchor_generator.ratios, head.anchor_generator.scales_per_octave) == ([1.0], 2)
+    assert atss.model.train_cfg.assigner == dict(type='ATSSAssigner', topk=9)
+    assert atss.optim_wrapper == retina.optim_wrapper and atss.model.backbone == retina.model.backbone
+
+    theirs = load('mmdet::foveabox/fovea_r50_fpn_4xb4-1x_coco.py', tmp_path)
+    head = fovea.model.bbox_head
+    assert head.type == 'ALRPFoveaHead' and (head.loss_cls, head.loss_bbox) == (ALRP, GIOU)
+    for key in ('strides', 'base_edge_list', 'scale_ranges', 'sigma', 'with_deform', 'stacked_convs'):
+        assert head[key] == theirs.model.bbox_head[key], key
+    assert fovea.optim_wrapper.optimizer.lr == 0.008 and fovea.model.test_cfg == theirs.model.test_cfg
+
+    theirs = load('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', tmp_path)
+    rpn, box = faster.model.rpn_head, faster.model.roi_head.bbox_head
+    assert rpn.type == 'ALRPRPNHead' and rpn.head_weight == 0.2 and (rpn.loss_cls, rpn.loss_bbox) == (ALRP, GIOU)
+    assert rpn.bbox_coder.target_stds == [0.1, 0.1, 0.2, 0.2]
+    assert box.type == 'ALRPBBoxHead' and (box.loss_cls, box.loss_bbox) == (ALRP, GIOU)
+    assert box.bbox_coder == theirs.model.roi_head.bbox_head.bbox_coder and not box.reg_class_agnostic
+    for stage in ('rpn', 'rcnn'):
+        assert faster.model.train_cfg[stage].sampler == dict(type='PseudoSampler')
+        assert faster.model.train_cfg[stage].assigner == theirs.model.train_cfg[stage].assigner
+    assert faster.model.train_cfg.rpn_proposal == theirs.model.train_cfg.rpn_proposal
+    assert faster.model.test_cfg == theirs.model.test_cfg and faster.optim_wrapper.optimizer.lr == 0.012
 
 
 def test_rs_mask_rcnn_r101_3x_follows_the_authors(tmp_path):
