@@ -1,6 +1,6 @@
 """Run by torchrun in tests/distributed/test_detector_ddp.py: a tiny detector with ranking losses
 in mmdet's stock heads (RetinaNet, Faster R-CNN with APLoss in the RPN and the RoI head, YOLOX),
-RS-ATSS, RS-R-CNN or aLRP RetinaNet, under DistributedDataParallel (gloo, CPU): each process trains on
+RS-ATSS, RS-R-CNN, aLRP RetinaNet or aLRP Faster R-CNN, under DistributedDataParallel (gloo, CPU): each process trains on
 its own images of one minibatch and saves the parameter gradients after backward to
 OUT/rank<r>.pt. The test builds the same model in one process on the whole minibatch
 (``build_model``, ``minibatch``).
@@ -98,9 +98,19 @@ ALRP_RETINANET = dict(
     bbox_head=dict(RETINANET['bbox_head'], type='ALRPRetinaHead', bbox_coder=dict(CODER, target_stds=[0.1, 0.1, 0.2, 0.2]),
                    loss_cls=dict(type='ALRPLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss')))
 
+# aLRP Faster R-CNN: two rankings across the processes (the RPN's and the RoI head's), each with
+# its own self-balance weight; one process has no object.
+ALRP_FASTER_RCNN = dict(
+    FASTER_RCNN,
+    rpn_head=dict(FASTER_RCNN['rpn_head'], type='ALRPRPNHead', bbox_coder=dict(CODER, target_stds=[0.1, 0.1, 0.2, 0.2]),
+                  loss_cls=dict(type='ALRPLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss')),
+    roi_head=dict(FASTER_RCNN['roi_head'], bbox_head=dict(
+        FASTER_RCNN['roi_head']['bbox_head'], type='ALRPBBoxHead',
+        loss_cls=dict(type='ALRPLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss'))))
+
 DETECTORS = dict(retinanet=RETINANET, faster_rcnn=FASTER_RCNN, rank_sort_atss=RANK_SORT_ATSS, yolox=YOLOX,
-                 rs_rcnn=RS_RCNN, alrp_retinanet=ALRP_RETINANET)
-WITHOUT_OBJECTS_ON_ONE_PROCESS = ('yolox', 'alrp_retinanet')
+                 rs_rcnn=RS_RCNN, alrp_retinanet=ALRP_RETINANET, alrp_faster_rcnn=ALRP_FASTER_RCNN)
+WITHOUT_OBJECTS_ON_ONE_PROCESS = ('yolox', 'alrp_retinanet', 'alrp_faster_rcnn')
 
 
 def build_model(detector):

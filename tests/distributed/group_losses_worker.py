@@ -15,10 +15,15 @@ def rank_sort_values(scores, targets, **kwargs):
     return torch.stack(rank_sort_loss(scores, targets, **kwargs))
 
 
-def alrp_values(scores, targets, **kwargs):
+def alrp_values(scores, targets, box_error_fault=None, **kwargs):
     """aLRP's (classification, localisation) as one tensor, each positive's localisation error a
-    function of its score (so that its gradient joins the scores')."""
+    function of its score (so that its gradient joins the scores'); ``box_error_fault`` 'nan' makes
+    the first error NaN, 'short' drops the last one."""
     errors = torch.sigmoid(scores[targets == 1].nan_to_num(0.0)) * 1.5
+    if box_error_fault == 'nan':
+        errors = torch.cat([errors[:1] * float('nan'), errors[1:]])
+    elif box_error_fault == 'short':
+        errors = errors[:-1]
     return torch.stack(alrp_loss(scores, targets, errors, **kwargs))
 
 
@@ -68,6 +73,8 @@ def case(name, world_size):
 
 CASES = ['random', 'ties', 'ties_not_interpolated', 'process_without_positives', 'empty_process',
          'no_positive_anywhere', 'nan_score_on_last', 'bad_target_on_first', 'inf_positive_on_last']
+# aLRP only: the last process's box_errors are bad (the other losses take no box errors).
+BOX_ERROR_FAULTS = {'nan_box_error_on_last': 'nan', 'short_box_errors_on_last': 'short'}
 
 
 def main(out):
@@ -75,7 +82,7 @@ def main(out):
     rank, world_size = dist.get_rank(), dist.get_world_size()
     results = {}
     for loss_name, fn in LOSSES.items():
-        for name in CASES:
+        for name in CASES + (list(BOX_ERROR_FAULTS) if loss_name == 'alrp_loss' else []):
             scores, targets, bounds, kwargs, rank_sort_targets = case(name, world_size)
             if loss_name == 'rank_sort_loss':
                 targets = rank_sort_targets
@@ -84,8 +91,10 @@ def main(out):
                           if key == 'delta' and loss_name in ('auc_loss', 'rank_sort_loss', 'alrp_loss')}
             local = scores[bounds[rank]:bounds[rank + 1]].clone().requires_grad_()
             key = (loss_name, name)
+            fault = (dict(box_error_fault=BOX_ERROR_FAULTS[name])
+                     if name in BOX_ERROR_FAULTS and rank == world_size - 1 else {})
             try:
-                loss = fn(local, targets[bounds[rank]:bounds[rank + 1]], group=dist.group.WORLD, **kwargs)
+                loss = fn(local, targets[bounds[rank]:bounds[rank + 1]], group=dist.group.WORLD, **kwargs, **fault)
                 loss.sum().backward()
                 results[key] = dict(loss=loss.detach(), grad=local.grad)
             except ValueError as error:

@@ -1,6 +1,6 @@
 """Detectors with ranking losses in mmdet's stock heads (RetinaNet; Faster R-CNN with APLoss in the
-RPN and the RoI head; YOLOX, with one process that has no object), RS-ATSS, RS-R-CNN and aLRP
-RetinaNet (one process without objects)
+RPN and the RoI head; YOLOX, with one process that has no object), RS-ATSS, RS-R-CNN, aLRP
+RetinaNet and aLRP Faster R-CNN (one process without objects)
 under DistributedDataParallel on 2 CPU processes: after backward, the averaged parameter gradients
 equal those of one process on the whole minibatch."""
 import importlib.util
@@ -17,7 +17,9 @@ CLASSIFIERS = {'retinanet': ['bbox_head.retina_cls'],
                'rank_sort_atss': ['bbox_head.atss_cls'],
                'yolox': ['bbox_head.multi_level_conv_cls.0'],
                'rs_rcnn': ['rpn_head.rpn_cls', 'roi_head.bbox_head.fc_cls'],
-               'alrp_retinanet': ['bbox_head.retina_cls', 'bbox_head.retina_reg']}
+               'alrp_retinanet': ['bbox_head.retina_cls', 'bbox_head.retina_reg'],
+               'alrp_faster_rcnn': ['rpn_head.rpn_cls', 'rpn_head.rpn_reg', 'roi_head.bbox_head.fc_cls',
+                                    'roi_head.bbox_head.fc_reg']}
 
 
 def load_worker(here):

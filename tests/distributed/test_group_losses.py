@@ -27,6 +27,8 @@ ERROR_CASES = {
     ('alrp_loss', 'bad_target_on_first'):
         r'targets must be 1 \(positive\), 0 \(negative\) or -1 \(ignored\), got 2 at flat index 3',
     ('alrp_loss', 'inf_positive_on_last'): 'scores must be finite, got inf',
+    ('alrp_loss', 'nan_box_error_on_last'): 'box_errors must be finite, got nan at index 0',
+    ('alrp_loss', 'short_box_errors_on_last'): r'box_errors must have one value per positive, shape \(\d+,\), got',
 }
 
 
