@@ -5,7 +5,7 @@ from .checkpoints import allow_mmengine_checkpoints
 from .heads import (ALRPATSSHead, ALRPBBoxHead, ALRPFoveaHead, ALRPRetinaHead, ALRPRPNHead, APLossRetinaHead,
                     APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead, HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead, ValueBalancedATSSHead,
                     ValueBalancedBBoxHead, ValueBalancedMaskHead, ValueBalancedPAAHead, ValueBalancedRoIHead,
-                    ValueBalancedRPNHead)
+                    ValueBalancedRPNHead, ValueBalancedYOLACTHead, ValueBalancedYOLACTProtonet)
 from .losses import (ALRPLoss, AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, SelfBalance,
                      TwoWayLoss, UniLoss)
 from .ranking_heads import RANKING_HEADS, RankingCalls, ranking_calls, register_ranking_head
@@ -17,5 +17,6 @@ __all__ = ['ALRPATSSHead', 'ALRPBBoxHead', 'ALRPFoveaHead', 'ALRPLoss', 'ALRPRet
            'ConfigurableSSDHead', 'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RANKING_HEADS',
            'RankingCalls', 'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SelfBalance', 'SigmoidSSDHead',
            'TwoWayLoss', 'UniLoss', 'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead',
-           'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead', 'ranking_calls',
+           'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead',
+           'ValueBalancedYOLACTHead', 'ValueBalancedYOLACTProtonet', 'ranking_calls',
            'register_ranking_head']

@@ -61,6 +61,9 @@ RANK_SORT_CASES = {
         ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 's0.loss_rank': 'roi_head.bbox_head.0.fc_cls',
                           's2.loss_rank': 'roi_head.bbox_head.2.fc_cls'}, 0),
     '../rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py': ('RankSortLoss', {'loss_rank': 'bbox_head.atss_cls'}, 0),
+    '../rank_sort/rs_yolact_r50_1xb8-55e_coco.py':
+        ('RankSortLoss', {'loss_rank': 'bbox_head.conv_cls', 'loss_bbox': 'bbox_head.conv_reg',
+                          'loss_mask': 'mask_head.protonet'}, 0),
     '../alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py':
         ('ALRPLoss', {'loss_cls': 'bbox_head.retina_cls', 'loss_bbox': 'bbox_head.retina_reg'}, 0),
     '../alrp/retinanet_r50_fpn_alrp-atss_4xb8-100e_coco-512.py':
@@ -106,11 +109,11 @@ def demo_config(name, data_root, classes):
         model.backbone.depth = 18
         model.neck.in_channels = [64, 128, 256, 512]
     roi_box_heads = model.get('roi_head', {}).get('bbox_head', [])
-    for head in [model.get('bbox_head'), model.get('roi_head', {}).get('mask_head')] + (
+    for head in [model.get('bbox_head'), model.get('mask_head'), model.get('roi_head', {}).get('mask_head')] + (
             roi_box_heads if isinstance(roi_box_heads, list) else [roi_box_heads]):
         if head is not None:
             head.num_classes = len(classes)
-    with_mask = 'mask_head' in model.get('roi_head', {})
+    with_mask = 'mask_head' in model or 'mask_head' in model.get('roi_head', {})
     cfg.train_dataloader.dataset.update(
         type='CocoDataset', data_root=str(data_root), metainfo=dict(classes=classes),
         ann_file='annotations/instances_train.json', data_prefix=dict(img='VOCdemo/JPEGImages/'),

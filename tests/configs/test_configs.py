@@ -75,6 +75,7 @@ SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_h
            'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py', 'rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py',
+           'rank_sort/rs_yolact_r50_1xb8-55e_coco.py',  # its baseline: test_rs_yolact_follows_the_authors
            # their baselines: test_alrp_retinanet_follows_the_authors, test_alrp_detectors_follow_the_authors
            'alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py', 'alrp/retinanet_r50_fpn_alrp-atss_4xb8-100e_coco-512.py',
            'alrp/fovea_r50_fpn_alrp_4xb8-100e_coco-512.py', 'alrp/faster-rcnn_r50_fpn_alrp_4xb8-100e_coco-512.py',
@@ -107,7 +108,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 66
+    assert len(SHIPPED) == 67
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
@@ -360,6 +361,30 @@ def test_alrp_detectors_follow_the_authors(tmp_path):
         assert faster.model.train_cfg[stage].assigner == theirs.model.train_cfg[stage].assigner
     assert faster.model.train_cfg.rpn_proposal == theirs.model.train_cfg.rpn_proposal
     assert faster.model.test_cfg == theirs.model.test_cfg and faster.optim_wrapper.optimizer.lr == 0.012
+
+
+def test_rs_yolact_follows_the_authors(tmp_path):
+    """RS-YOLACT: the settings of the authors' configs/ranksort_loss/ranksort_yolact_r50_55e_coco.py,
+    and otherwise mmdet's YOLACT R50."""
+    cfg = load('rank_sort/rs_yolact_r50_1xb8-55e_coco.py', tmp_path)
+    head, mask_head = cfg.model.bbox_head, cfg.model.mask_head
+    assert head.type == 'ValueBalancedYOLACTHead' and head.use_ohem is False
+    assert head.loss_cls == dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0)
+    assert head.loss_bbox == dict(type='GIoULoss', loss_weight=1.0)
+    assert mask_head.type == 'ValueBalancedYOLACTProtonet' and mask_head.with_seg_branch is False
+    assert cfg.optim_wrapper.optimizer.lr == 6e-3 and cfg.train_dataloader.batch_size == 8
+    assert [s.type for s in cfg.param_scheduler] == ['LinearLR', 'CosineAnnealingLR']
+    assert cfg.param_scheduler[1].T_max == cfg.train_cfg.max_epochs == 55 and cfg.param_scheduler[1].eta_min == 0
+    ours = cfg.to_dict()
+    theirs = load('mmdet::yolact/yolact_r50_1xb8-55e_coco.py', tmp_path).to_dict()
+    for config in (ours, theirs):
+        for key in ('type', 'loss_cls', 'loss_bbox', 'use_ohem'):
+            config['model']['bbox_head'].pop(key)
+        for key in ('type', 'with_seg_branch'):
+            config['model']['mask_head'].pop(key)
+        for key in ('param_scheduler', 'optim_wrapper', 'custom_imports'):
+            config.pop(key, None)
+    assert ours == theirs
 
 
 def test_rs_mask_rcnn_r101_3x_follows_the_authors(tmp_path):

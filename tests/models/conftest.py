@@ -1,3 +1,7 @@
+import importlib.util
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -5,6 +9,12 @@ pytest.importorskip('mmdet', reason='the mmdet modules need mmdet (the op tests 
 
 from mmdet.structures import DetDataSample  # noqa: E402
 from mmengine.structures import InstanceData  # noqa: E402
+
+# test_rank_sort.py's references (decode, iou_and_giou, anchor_by_anchor_reference,
+# assert_same_gradients) serve the other heads' tests too: `import rank_sort_tests` there.
+_spec = importlib.util.spec_from_file_location('rank_sort_tests', Path(__file__).parent / 'test_rank_sort.py')
+sys.modules['rank_sort_tests'] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sys.modules['rank_sort_tests'])
 
 
 @pytest.fixture

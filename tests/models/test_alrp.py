@@ -1,8 +1,6 @@
 """aLRP's mmdet modules (Oksuz et al., NeurIPS 2020): ALRPRetinaHead against an anchor-by-anchor
 reference of the authors' aLRPLossRetinaHead step, the self-balance weight and its hook, and the
 refusals."""
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,13 +12,9 @@ from mmdet.registry import HOOKS, MODELS  # noqa: E402
 from mmengine.config import ConfigDict  # noqa: E402
 
 import mmdet_losses  # noqa: E402,F401  (registers the modules)
+import rank_sort_tests  # noqa: E402  (tests/models/conftest.py loads test_rank_sort.py by this name)
 from mmdet_losses.functional import alrp_loss_reference  # noqa: E402
 from mmdet_losses.models import SelfBalance  # noqa: E402
-
-HERE = Path(__file__).parent
-spec = importlib.util.spec_from_file_location('rank_sort_tests', HERE / 'test_rank_sort.py')
-rank_sort_tests = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(rank_sort_tests)
 
 TWO_IMAGES = [([[4.0, 4.0, 36.0, 40.0]], [1]), ([[10.0, 8.0, 30.0, 28.0], [32.0, 30.0, 60.0, 62.0]], [0, 2])]
 

@@ -1,9 +1,7 @@
 """RS-PAA's head (Oksuz et al., ICCV 2021, sec. 5): PAA's candidates scored by focal loss + GIoU
 written out, the losses against the anchor-by-anchor RS reference on the targets that PAA's
 mixture leaves, and prediction by the classification scores alone."""
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,11 +14,7 @@ from mmdet.registry import MODELS  # noqa: E402
 from mmengine.config import ConfigDict  # noqa: E402
 
 import mmdet_losses  # noqa: E402,F401  (registers the modules)
-
-HERE = Path(__file__).parent
-spec = importlib.util.spec_from_file_location('rank_sort_tests', HERE / 'test_rank_sort.py')
-rank_sort_tests = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(rank_sort_tests)
+import rank_sort_tests  # noqa: E402  (tests/models/conftest.py loads test_rank_sort.py by this name)
 
 TWO_IMAGES = [([[4.0, 4.0, 36.0, 40.0]], [1]), ([[10.0, 8.0, 30.0, 28.0], [32.0, 30.0, 60.0, 62.0]], [0, 2])]
 

@@ -1,8 +1,6 @@
 """RS-R-CNN's heads (Oksuz et al., ICCV 2021, sec. 5): ValueBalancedRPNHead against an anchor-by-
 anchor reference, ValueBalancedBBoxHead against an RoI-by-RoI one, and the detector training a
 step and predicting."""
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
@@ -13,12 +11,8 @@ from mmdet.registry import MODELS  # noqa: E402
 from mmengine.config import ConfigDict  # noqa: E402
 
 import mmdet_losses  # noqa: E402,F401  (registers the modules)
+import rank_sort_tests  # noqa: E402  (tests/models/conftest.py loads test_rank_sort.py by this name)
 from mmdet_losses.functional import rank_sort_loss_reference  # noqa: E402
-
-HERE = Path(__file__).parent
-spec = importlib.util.spec_from_file_location('rank_sort_tests', HERE / 'test_rank_sort.py')
-rank_sort_tests = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(rank_sort_tests)
 
 TWO_IMAGES = [([[4.0, 4.0, 36.0, 40.0]], [0]), ([[10.0, 8.0, 30.0, 28.0], [32.0, 30.0, 60.0, 62.0]], [0, 0])]
 CODER = dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4, target_stds=[0.1, 0.1, 0.2, 0.2])
