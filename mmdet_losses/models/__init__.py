@@ -3,9 +3,10 @@ mmdet's heads rank their calls of a ranking loss as one (ranking_heads.py) and l
 loader read mmengine's checkpoints (checkpoints.py)."""
 from .checkpoints import allow_mmengine_checkpoints
 from .heads import (ALRPATSSHead, ALRPBBoxHead, ALRPFoveaHead, ALRPRetinaHead, ALRPRPNHead, APLossRetinaHead,
-                    APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead, HarmonicSSDHead, RankSortATSSHead, SigmoidSSDHead, ValueBalancedATSSHead,
-                    ValueBalancedBBoxHead, ValueBalancedMaskHead, ValueBalancedPAAHead, ValueBalancedRoIHead,
-                    ValueBalancedRPNHead, ValueBalancedYOLACTHead, ValueBalancedYOLACTProtonet)
+                    APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead, HarmonicSSDHead, RankSortATSSHead,
+                    SigmoidSSDHead, ValueBalancedATSSHead, ValueBalancedBBoxHead, ValueBalancedMaskHead, ValueBalancedPAAHead, ValueBalancedRoIHead,
+                    ValueBalancedRPNHead, ValueBalancedSOLOV2Head, ValueBalancedYOLACTHead,
+                    ValueBalancedYOLACTProtonet)
 from .losses import (ALRPLoss, AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, SelfBalance,
                      TwoWayLoss, UniLoss)
 from .ranking_heads import RANKING_HEADS, RankingCalls, ranking_calls, register_ranking_head
@@ -18,5 +19,5 @@ __all__ = ['ALRPATSSHead', 'ALRPBBoxHead', 'ALRPFoveaHead', 'ALRPLoss', 'ALRPRet
            'RankingCalls', 'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SelfBalance', 'SigmoidSSDHead',
            'TwoWayLoss', 'UniLoss', 'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead',
            'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead',
-           'ValueBalancedYOLACTHead', 'ValueBalancedYOLACTProtonet', 'ranking_calls',
+           'ValueBalancedSOLOV2Head', 'ValueBalancedYOLACTHead', 'ValueBalancedYOLACTProtonet', 'ranking_calls',
            'register_ranking_head']

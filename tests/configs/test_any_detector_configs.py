@@ -61,6 +61,8 @@ RANK_SORT_CASES = {
         ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 's0.loss_rank': 'roi_head.bbox_head.0.fc_cls',
                           's2.loss_rank': 'roi_head.bbox_head.2.fc_cls'}, 0),
     '../rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py': ('RankSortLoss', {'loss_rank': 'bbox_head.atss_cls'}, 0),
+    '../rank_sort/rs_solov2_r101_fpn_4xb4-ms-3x_coco.py':
+        ('RankSortLoss', {'loss_rank': 'mask_head.conv_cls', 'loss_mask': 'mask_head.conv_kernel'}, 0),
     '../rank_sort/rs_yolact_r50_1xb8-55e_coco.py':
         ('RankSortLoss', {'loss_rank': 'bbox_head.conv_cls', 'loss_bbox': 'bbox_head.conv_reg',
                           'loss_mask': 'mask_head.protonet'}, 0),

@@ -75,9 +75,11 @@ SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_h
            'rank_sort/rs_atss_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_faster-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r50_fpn_4xb4-1x_coco.py', 'rank_sort/rs_cascade-rcnn_r50_fpn_4xb4-1x_coco.py',
            'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py', 'rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py',
-           'rank_sort/rs_yolact_r50_1xb8-55e_coco.py',  # its baseline: test_rs_yolact_follows_the_authors
+           # their baselines: test_rs_yolact_follows_the_authors, test_rs_solov2_follows_the_authors
+           'rank_sort/rs_yolact_r50_1xb8-55e_coco.py', 'rank_sort/rs_solov2_r101_fpn_4xb4-ms-3x_coco.py',
            # their baselines: test_alrp_retinanet_follows_the_authors, test_alrp_detectors_follow_the_authors
-           'alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py', 'alrp/retinanet_r50_fpn_alrp-atss_4xb8-100e_coco-512.py',
+           'alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py',
+           'alrp/retinanet_r50_fpn_alrp-atss_4xb8-100e_coco-512.py',
            'alrp/fovea_r50_fpn_alrp_4xb8-100e_coco-512.py', 'alrp/faster-rcnn_r50_fpn_alrp_4xb8-100e_coco-512.py',
            # a pair without a bbox_head (test_the_pair_differs_in_the_rank_sort_heads_only in
            # tests/tools/test_demo_rank_sort_mask.py)
@@ -108,7 +110,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 67
+    assert len(SHIPPED) == 68
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
@@ -383,6 +385,29 @@ def test_rs_yolact_follows_the_authors(tmp_path):
         for key in ('type', 'with_seg_branch'):
             config['model']['mask_head'].pop(key)
         for key in ('param_scheduler', 'optim_wrapper', 'custom_imports'):
+            config.pop(key, None)
+    assert ours == theirs
+
+
+def test_rs_solov2_follows_the_authors(tmp_path):
+    """RS-SOLOv2 R101: the settings of kemaloksuz/RankSortLoss-Solov2's
+    configs/ranksort_loss/ranksort_solov2_r101_fpn_3x.py, and otherwise mmdet's SOLOv2 R101 ms 3x."""
+    cfg = load('rank_sort/rs_solov2_r101_fpn_4xb4-ms-3x_coco.py', tmp_path)
+    head = cfg.model.mask_head
+    assert head.type == 'ValueBalancedSOLOV2Head'
+    assert head.loss_cls == dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0)
+    assert cfg.optim_wrapper.optimizer.lr == 0.006 and cfg.optim_wrapper.clip_grad.max_norm == 35
+    assert cfg.train_dataloader.batch_size * 4 == cfg.auto_scale_lr.base_batch_size == 16
+    assert cfg.param_scheduler[0].start_factor == 0.01 and cfg.param_scheduler[1].milestones == [27, 33]
+    assert cfg.model.test_cfg.score_thr == 0.2
+    ours = cfg.to_dict()
+    theirs = load('mmdet::solov2/solov2_r101_fpn_ms-3x_coco.py', tmp_path).to_dict()
+    for config in (ours, theirs):
+        for key in ('type', 'loss_cls', 'loss_mask'):
+            config['model']['mask_head'].pop(key)
+        config['model']['test_cfg'].pop('score_thr')
+        config['train_dataloader'].pop('batch_size')
+        for key in ('param_scheduler', 'optim_wrapper', 'custom_imports', 'auto_scale_lr'):
             config.pop(key, None)
     assert ours == theirs
 

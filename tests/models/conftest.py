@@ -101,3 +101,21 @@ def one_ranking_reference():
         assert sum(row.count(1) for row in targets) > 0
         return ap_loss_reference(torch.cat(scores), torch.tensor(targets))
     return compute
+
+
+@pytest.fixture
+def with_masks():
+    """Gives each object of the (64 x 64) data samples a mask: the ellipse inscribed in its box."""
+    import numpy as np
+    from mmdet.structures.mask import BitmapMasks
+
+    def add(samples):
+        rows, cols = np.mgrid[0:64, 0:64] + 0.5
+        for sample in samples:
+            masks = []
+            for x1, y1, x2, y2 in sample.gt_instances.bboxes.tolist():
+                cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
+                masks.append(((cols - cx) / rx) ** 2 + ((rows - cy) / ry) ** 2 <= 1)
+            sample.gt_instances.masks = BitmapMasks(np.array(masks, dtype=np.uint8).reshape(-1, 64, 64), 64, 64)
+        return samples
+    return add

@@ -112,7 +112,8 @@ def test_the_hook_updates_at_the_end_of_each_epoch_of_the_schedule():
 
     def runner(epoch_based, iteration=0, iterations_per_epoch=4):
         loop = object.__new__(EpochBasedTrainLoop) if epoch_based else object()
-        return SimpleNamespace(train_loop=loop, model=model, iter=iteration, train_dataloader=[0] * iterations_per_epoch)
+        return SimpleNamespace(train_loop=loop, model=model, iter=iteration,
+                               train_dataloader=[0] * iterations_per_epoch)
     balance.record(torch.tensor(1.0), torch.tensor(1.0))
     hook.after_train_iter(runner(True, iteration=3), 3)
     assert balance.weight.item() == 50  # an epoch-based run updates after its epochs only

@@ -2,14 +2,12 @@
 anchor-by-anchor reference, ValueBalancedYOLACTProtonet against a positive-by-positive Dice written
 from the authors' RankSortYOLACT, and the refusals."""
 
-import numpy as np
 import pytest
 import torch
 
 pytest.importorskip('mmdet', reason='the mmdet modules need mmdet (the op tests do not)')
 
 from mmdet.registry import MODELS  # noqa: E402
-from mmdet.structures.mask import BitmapMasks  # noqa: E402
 from mmengine.config import ConfigDict  # noqa: E402
 
 import mmdet_losses  # noqa: E402,F401  (registers the modules)
@@ -36,18 +34,6 @@ def head_cfg(**overrides):
 
 PROTONET = dict(type='ValueBalancedYOLACTProtonet', num_classes=3, in_channels=8, num_protos=PROTOS,
                 proto_channels=(8, None, PROTOS), proto_kernel_sizes=(3, -2, 1))
-
-
-def with_masks(samples):
-    """Each object's mask: the ellipse inscribed in its box (64 x 64 images)."""
-    rows, cols = np.mgrid[0:64, 0:64] + 0.5
-    for sample in samples:
-        masks = []
-        for x1, y1, x2, y2 in sample.gt_instances.bboxes.tolist():
-            cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
-            masks.append(((cols - cx) / rx) ** 2 + ((rows - cy) / ry) ** 2 <= 1)
-        sample.gt_instances.masks = BitmapMasks(np.array(masks, dtype=np.uint8).reshape(-1, 64, 64), 64, 64)
-    return samples
 
 
 def read_entry(maps, image, flat_index, per_location, channels):
@@ -82,7 +68,7 @@ def mask_reference(prototypes, coeffs, box, gt_mask, image_size=64):
     return 1 - 2 * (mask * target).sum() / ((mask ** 2).sum() + (target ** 2).sum() + 1e-5)
 
 
-def test_box_head_and_protonet_equal_the_references(detection_batch):
+def test_box_head_and_protonet_equal_the_references(detection_batch, with_masks):
     torch.manual_seed(0)
     head, protonet = MODELS.build(head_cfg()), MODELS.build(PROTONET)
     feats, samples = detection_batch(TWO_IMAGES)
@@ -118,7 +104,7 @@ def test_box_head_and_protonet_equal_the_references(detection_batch):
                                           cls_scores + bbox_preds + coeff_preds)
 
 
-def test_a_step_without_objects(detection_batch):
+def test_a_step_without_objects(detection_batch, with_masks):
     head, protonet = MODELS.build(head_cfg()), MODELS.build(PROTONET)
     feats, samples = detection_batch([([], []), ([], [])])
     samples = with_masks(samples)
@@ -132,7 +118,7 @@ def test_a_step_without_objects(detection_batch):
     assert all(p.grad is not None and not p.grad.any() for p in [*head.parameters(), *protonet.parameters()])
 
 
-def test_refusals(detection_batch):
+def test_refusals(detection_batch, with_masks):
     with pytest.raises(ValueError, match='ValueBalancedYOLACTHead: use_ohem must be False.*got True'):
         MODELS.build(head_cfg(use_ohem=True))
     with pytest.raises(ValueError, match='ValueBalancedYOLACTProtonet: with_seg_branch must be False'):

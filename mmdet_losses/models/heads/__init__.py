@@ -14,11 +14,11 @@ from .value_balanced_bbox_head import ValueBalancedBBoxHead
 from .value_balanced_mask import ValueBalancedMaskHead, ValueBalancedRoIHead
 from .value_balanced_paa_head import ValueBalancedPAAHead
 from .value_balanced_rpn_head import ValueBalancedRPNHead
+from .value_balanced_solov2_head import ValueBalancedSOLOV2Head
 from .value_balanced_yolact import ValueBalancedYOLACTHead, ValueBalancedYOLACTProtonet
 
 __all__ = ['ALRPATSSHead', 'ALRPBBoxHead', 'ALRPFoveaHead', 'ALRPRetinaHead', 'ALRPRPNHead', 'APLossRetinaHead',
-           'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin',
-           'HarmonicRetinaHead', 'HarmonicSSDHead', 'RankSortATSSHead', 'SigmoidSSDHead',
-           'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead',
-           'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead', 'ValueBalancedYOLACTHead',
-           'ValueBalancedYOLACTProtonet']
+           'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin', 'HarmonicRetinaHead', 'HarmonicSSDHead',
+           'RankSortATSSHead', 'SigmoidSSDHead', 'ValueBalancedATSSHead', 'ValueBalancedBBoxHead',
+           'ValueBalancedMaskHead', 'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead',
+           'ValueBalancedSOLOV2Head', 'ValueBalancedYOLACTHead', 'ValueBalancedYOLACTProtonet']

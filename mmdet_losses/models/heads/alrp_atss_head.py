@@ -11,10 +11,11 @@ from .value_balanced_atss_head import ValueBalancedATSSHead
 @MODELS.register_module()
 class ALRPATSSHead(ALRPHead, ValueBalancedATSSHead):
     """aLRP Loss with ATSS's assignment (Oksuz et al., NeurIPS 2020; 41.0 AP on COCO minival at 500
-    px in the authors' README): mmdet's ``ATSSHead`` without its centerness branch (as ``ValueBalancedATSSHead``), trained as
-    ``ALRPRetinaHead``: one ``ALRPLoss`` call per step over every (anchor, class) entry of every
-    level and image, each positive's error the GIoU loss of its decoded box over ``2 (1 - tau)``,
-    ``loss_bbox`` the localisation part times the self-balance weight (``ALRPSelfBalanceHook``).
+    px in the authors' README): mmdet's ``ATSSHead`` without its centerness branch (as
+    ``ValueBalancedATSSHead``), trained as ``ALRPRetinaHead``: one ``ALRPLoss`` call per step over
+    every (anchor, class) entry of every level and image, each positive's error the GIoU loss of
+    its decoded box over ``2 (1 - tau)``, ``loss_bbox`` the localisation part times the
+    self-balance weight (``ALRPSelfBalanceHook``).
 
     The authors' code puts mmdet's ``ATSSAssigner`` under their RetinaNet head; mmdet 3's
     RetinaHead cannot call it (it does not pass the anchors per level), so the head here is

@@ -54,24 +54,31 @@ class ValueBalancedMaskHead(FCNMaskHead):
         self.weights = self.classification_value = None
         mask_targets = self.get_targets(sampling_results, batch_gt_instances, rcnn_train_cfg)
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
-        if mask_preds.size(0) == 0:
-            return dict(loss_mask=dict(loss_mask=mask_preds.sum()), mask_targets=mask_targets)
         rows = torch.arange(mask_preds.size(0), device=mask_preds.device)
         masks = mask_preds[rows, 0 if self.class_agnostic else labels].sigmoid()
         loss_mask = value_balanced_dice_loss(masks, mask_targets, weights, value)
         return dict(loss_mask=dict(loss_mask=loss_mask), mask_targets=mask_targets)
 
 
-def value_balanced_dice_loss(masks: Tensor, targets: Tensor, weights: Tensor, classification_value: Tensor) -> Tensor:
+def value_balanced_dice_loss(masks: Tensor, targets: Tensor, weights: Tensor, classification_value: Tensor,
+                             eps: float = DICE_EPS) -> Tensor:
     """The Rank & Sort paper's mask loss (Oksuz et al., ICCV 2021, sec. 5): ``1 - Dice`` of each
-    positive's mask probabilities (n, H, W) with its binary target, weighted by the positive's
-    detached top class score ``weights`` (n,) and normalised by their sum, then scaled to
-    ``classification_value`` (the value-based balance). Under distributed training the normaliser
-    and the mask loss's value are means over the processes."""
-    masks = masks.flatten(1)
-    targets = targets.flatten(1).to(masks.dtype)
-    dice = 2 * (masks * targets).sum(1) / ((masks ** 2).sum(1) + (targets ** 2).sum(1) + DICE_EPS)
+    positive's mask probabilities (n, H, W) with its binary target (``eps`` added to the Dice's
+    denominator), weighted by the positive's detached top class score ``weights`` (n,) and
+    normalised by their sum, then scaled to ``classification_value`` (the value-based balance).
+    Under distributed training the normaliser and the mask loss's value are means over the
+    processes; with no positive here it is 0 (and takes part in the means, so that no process
+    waits)."""
+    dice = dice_coefficients(masks, targets, eps)
     normaliser = reduce_mean(weights.sum()).clamp(min=1e-12).item()
     loss_mask = (weights * (1 - dice)).sum() / normaliser
     mask_value = reduce_mean(loss_mask.detach()).item()
     return loss_mask * (classification_value / mask_value if mask_value > 0 else 0.0)
+
+
+def dice_coefficients(masks: Tensor, targets: Tensor, eps: float = DICE_EPS) -> Tensor:
+    """(n,) Dice coefficients ``2 sum(m t) / (sum m^2 + sum t^2 + eps)`` of masks (n, H, W) with
+    their targets."""
+    masks = masks.flatten(1)
+    targets = targets.flatten(1).to(masks.dtype)
+    return 2 * (masks * targets).sum(1) / ((masks ** 2).sum(1) + (targets ** 2).sum(1) + eps)

@@ -98,8 +98,6 @@ class ValueBalancedYOLACTProtonet(YOLACTProtonet):
             targets.append(mask_targets(gt_instances, info.pos_assigned_gt_inds, masks_of_image))
         masks = torch.cat(masks).clamp(0, 1)
         weights = torch.cat([info.score_weights for info in positive_infos]).to(masks.dtype)
-        if not masks.size(0):
-            return dict(loss_mask=sum(prediction.sum() for prediction in mask_preds) * 0)
         classification = positive_infos[0].metainfo['classification']
         return dict(loss_mask=value_balanced_dice_loss(masks, torch.cat(targets), weights, classification))
 
