@@ -4,9 +4,9 @@ loader read mmengine's checkpoints (checkpoints.py)."""
 from .checkpoints import allow_mmengine_checkpoints
 from .heads import (ALRPATSSHead, ALRPBBoxHead, ALRPFoveaHead, ALRPRetinaHead, ALRPRPNHead, APLossRetinaHead,
                     APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead, HarmonicSSDHead, RankSortATSSHead,
-                    SigmoidSSDHead, ValueBalancedATSSHead, ValueBalancedBBoxHead, ValueBalancedMaskHead, ValueBalancedPAAHead, ValueBalancedRoIHead,
-                    ValueBalancedRPNHead, ValueBalancedSOLOV2Head, ValueBalancedYOLACTHead,
-                    ValueBalancedYOLACTProtonet)
+                    SigmoidSSDHead, ValueBalancedATSSHead, ValueBalancedBBoxHead, ValueBalancedMaskHead,
+                    ValueBalancedPAAHead, ValueBalancedRoIHead, ValueBalancedRPNHead, ValueBalancedSOLOV2Head,
+                    ValueBalancedYOLACTHead, ValueBalancedYOLACTProtonet)
 from .losses import (ALRPLoss, AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, SelfBalance,
                      TwoWayLoss, UniLoss)
 from .ranking_heads import RANKING_HEADS, RankingCalls, ranking_calls, register_ranking_head
