@@ -4,7 +4,8 @@ loader read mmengine's checkpoints (checkpoints.py)."""
 from .checkpoints import allow_mmengine_checkpoints
 from .heads import (ALRPATSSHead, ALRPBBoxHead, ALRPFoveaHead, ALRPRetinaHead, ALRPRPNHead, APLossRetinaHead,
                     APLossSSDHead, ConfigurableSSDHead, HarmonicRetinaHead, HarmonicSSDHead, RankSortATSSHead,
-                    SigmoidSSDHead, ValueBalancedATSSHead, ValueBalancedBBoxHead, ValueBalancedMaskHead,
+                    SigmoidSSDHead, ValueBalancedATSSHead, ValueBalancedBBoxHead, ValueBalancedDeformableDETRHead,
+                    ValueBalancedDINOHead, ValueBalancedMaskHead,
                     ValueBalancedPAAHead, ValueBalancedRoIHead, ValueBalancedRPNHead, ValueBalancedSOLOV2Head,
                     ValueBalancedYOLACTHead, ValueBalancedYOLACTProtonet)
 from .losses import (ALRPLoss, AnchorLoss, APLoss, AUCLoss, HarmonicIoULoss, RankingLoss, RankSortLoss, SelfBalance,
@@ -17,7 +18,8 @@ __all__ = ['ALRPATSSHead', 'ALRPBBoxHead', 'ALRPFoveaHead', 'ALRPLoss', 'ALRPRet
            'AnchorLoss', 'APLoss', 'APLossRetinaHead', 'AUCLoss', 'APLossSSDHead',
            'ConfigurableSSDHead', 'HarmonicIoULoss', 'HarmonicRetinaHead', 'HarmonicSSDHead', 'RANKING_HEADS',
            'RankingCalls', 'RankingLoss', 'RankSortATSSHead', 'RankSortLoss', 'SelfBalance', 'SigmoidSSDHead',
-           'TwoWayLoss', 'UniLoss', 'ValueBalancedATSSHead', 'ValueBalancedBBoxHead', 'ValueBalancedMaskHead',
+           'TwoWayLoss', 'UniLoss', 'ValueBalancedATSSHead', 'ValueBalancedBBoxHead',
+           'ValueBalancedDeformableDETRHead', 'ValueBalancedDINOHead', 'ValueBalancedMaskHead',
            'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead',
            'ValueBalancedSOLOV2Head', 'ValueBalancedYOLACTHead', 'ValueBalancedYOLACTProtonet', 'ranking_calls',
            'register_ranking_head']

@@ -61,6 +61,11 @@ RANK_SORT_CASES = {
         ('RankSortLoss', {'loss_rpn_rank': 'rpn_head.rpn_cls', 's0.loss_rank': 'roi_head.bbox_head.0.fc_cls',
                           's2.loss_rank': 'roi_head.bbox_head.2.fc_cls'}, 0),
     '../rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py': ('RankSortLoss', {'loss_rank': 'bbox_head.atss_cls'}, 0),
+    '../rank_sort/rs_dino-4scale_r50_8xb2-12e_coco.py':
+        ('RankSortLoss', {'loss_cls': 'bbox_head.cls_branches.5', 'loss_iou': 'bbox_head.reg_branches.5',
+                          'dn_loss_cls': 'bbox_head.cls_branches.5', 'enc_loss_cls': 'bbox_head.cls_branches.6'}, 0),
+    '../rank_sort/rs_deformable-detr_r50_16xb2-50e_coco.py':
+        ('RankSortLoss', {'loss_cls': 'bbox_head.cls_branches.0', 'loss_bbox': 'bbox_head.reg_branches.0'}, 0),
     '../rank_sort/rs_solov2_r101_fpn_4xb4-ms-3x_coco.py':
         ('RankSortLoss', {'loss_rank': 'mask_head.conv_cls', 'loss_mask': 'mask_head.conv_kernel'}, 0),
     '../rank_sort/rs_yolact_r50_1xb8-55e_coco.py':
@@ -109,12 +114,14 @@ def demo_config(name, data_root, classes):
     if model.backbone.type == 'ResNet':
         # ResNet-18 for ResNet-50 (and its channels into the FPN), to keep the step short on a CPU.
         model.backbone.depth = 18
-        model.neck.in_channels = [64, 128, 256, 512]
+        model.neck.in_channels = [[64, 128, 256, 512][i] for i in model.backbone.get('out_indices', (0, 1, 2, 3))]
     roi_box_heads = model.get('roi_head', {}).get('bbox_head', [])
     for head in [model.get('bbox_head'), model.get('mask_head'), model.get('roi_head', {}).get('mask_head')] + (
             roi_box_heads if isinstance(roi_box_heads, list) else [roi_box_heads]):
         if head is not None:
             head.num_classes = len(classes)
+    if model.get('num_queries', 0) > 100:
+        model.num_queries = 100  # DINO selects its queries among the encoder's tokens: 340 at 128 px
     with_mask = 'mask_head' in model or 'mask_head' in model.get('roi_head', {})
     cfg.train_dataloader.dataset.update(
         type='CocoDataset', data_root=str(data_root), metainfo=dict(classes=classes),

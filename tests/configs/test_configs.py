@@ -77,6 +77,8 @@ SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_h
            'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py', 'rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py',
            # their baselines: test_rs_yolact_follows_the_authors, test_rs_solov2_follows_the_authors
            'rank_sort/rs_yolact_r50_1xb8-55e_coco.py', 'rank_sort/rs_solov2_r101_fpn_4xb4-ms-3x_coco.py',
+           # their baselines: test_rs_detrs_change_only_the_head_and_its_loss
+           'rank_sort/rs_dino-4scale_r50_8xb2-12e_coco.py', 'rank_sort/rs_deformable-detr_r50_16xb2-50e_coco.py',
            # their baselines: test_alrp_retinanet_follows_the_authors, test_alrp_detectors_follow_the_authors
            'alrp/retinanet_r50_fpn_alrp_4xb8-100e_coco-512.py',
            'alrp/retinanet_r50_fpn_alrp-atss_4xb8-100e_coco-512.py',
@@ -110,7 +112,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 68
+    assert len(SHIPPED) == 70
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
@@ -409,6 +411,25 @@ def test_rs_solov2_follows_the_authors(tmp_path):
         config['train_dataloader'].pop('batch_size')
         for key in ('param_scheduler', 'optim_wrapper', 'custom_imports', 'auto_scale_lr'):
             config.pop(key, None)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize('ours, theirs, head', [
+    ('rank_sort/rs_dino-4scale_r50_8xb2-12e_coco.py', 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py',
+     'ValueBalancedDINOHead'),
+    ('rank_sort/rs_deformable-detr_r50_16xb2-50e_coco.py',
+     'mmdet::deformable_detr/deformable-detr_r50_16xb2-50e_coco.py', 'ValueBalancedDeformableDETRHead')])
+def test_rs_detrs_change_only_the_head_and_its_loss(tmp_path, ours, theirs, head):
+    """RS-DINO and RS-Deformable-DETR: mmdet's config with the head and its loss_cls swapped; the
+    matching cost stays focal."""
+    ours, theirs = load(ours, tmp_path).to_dict(), load(theirs, tmp_path).to_dict()
+    assert ours['model']['bbox_head']['type'] == head
+    assert ours['model']['bbox_head']['loss_cls'] == dict(type='RankSortLoss', use_sigmoid=True, delta=0.5,
+                                                          loss_weight=1.0)
+    for config in (ours, theirs):
+        for key in ('type', 'loss_cls'):
+            config['model']['bbox_head'].pop(key)
+        config.pop('custom_imports', None)
     assert ours == theirs
 
 

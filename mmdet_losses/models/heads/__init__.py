@@ -11,6 +11,7 @@ from .harmonic_ssd_head import HarmonicSSDHead
 from .sigmoid_ssd_head import APLossSSDHead, SigmoidSSDHead
 from .value_balanced_atss_head import RankSortATSSHead, ValueBalancedATSSHead
 from .value_balanced_bbox_head import ValueBalancedBBoxHead
+from .value_balanced_detr import ValueBalancedDeformableDETRHead, ValueBalancedDINOHead
 from .value_balanced_mask import ValueBalancedMaskHead, ValueBalancedRoIHead
 from .value_balanced_paa_head import ValueBalancedPAAHead
 from .value_balanced_rpn_head import ValueBalancedRPNHead
@@ -20,5 +21,6 @@ from .value_balanced_yolact import ValueBalancedYOLACTHead, ValueBalancedYOLACTP
 __all__ = ['ALRPATSSHead', 'ALRPBBoxHead', 'ALRPFoveaHead', 'ALRPRetinaHead', 'ALRPRPNHead', 'APLossRetinaHead',
            'APLossSSDHead', 'ConfigurableSSDHead', 'HarmonicLossMixin', 'HarmonicRetinaHead', 'HarmonicSSDHead',
            'RankSortATSSHead', 'SigmoidSSDHead', 'ValueBalancedATSSHead', 'ValueBalancedBBoxHead',
+           'ValueBalancedDeformableDETRHead', 'ValueBalancedDINOHead',
            'ValueBalancedMaskHead', 'ValueBalancedPAAHead', 'ValueBalancedRoIHead', 'ValueBalancedRPNHead',
            'ValueBalancedSOLOV2Head', 'ValueBalancedYOLACTHead', 'ValueBalancedYOLACTProtonet']
