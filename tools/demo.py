@@ -10,6 +10,7 @@ validation images with each model's best boxes drawn (predictions_<comparison>.p
     rank_sort  RS-ATSS (Rank & Sort loss) vs mmdet's ATSS (focal loss)   (make demo-rank-sort)
     rank_sort_mask  RS-Mask R-CNN vs mmdet's Mask R-CNN, box and mask AP (make demo-rank-sort-mask)
     alrp       aLRP Loss vs the AP-Loss and focal-loss runs of `aploss`  (make demo-alrp)
+    detr       RS-DINO (Rank & Sort) vs mmdet's DINO, small, 600 iterations (make demo-detr)
 
     python tools/demo.py                       # --compare aploss, OUT = work_dirs/demo, data in data/demo
     python tools/demo.py --compare harmonic
@@ -57,9 +58,12 @@ COMPARISONS = {
                         'configs/rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py'),
                        ('Mask R-CNN', 'mask_rcnn', 'configs/rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py')),
     'alrp': (('aLRP Loss', 'alrp', 'configs/alrp/retinanet_r18_fpn_alrp_1xb8-1100i_demo.py'), AP_LOSS, BASELINE),
+    'detr': (('RS-DINO (Rank & Sort)', 'rs_dino', 'configs/rank_sort/rs_dino_r18_1xb8-1100i_demo.py'),
+             ('DINO (focal loss)', 'dino', 'configs/rank_sort/dino_r18_1xb8-1100i_demo.py')),
 }
-# Training iterations of a comparison, where not the default 1100 (a Mask R-CNN step costs more).
-ITERS = dict(rank_sort_mask=800)
+# Training iterations of a comparison, where not the default 1100 (a Mask R-CNN step costs more, a
+# DINO step twice a RetinaNet's).
+ITERS = dict(rank_sort_mask=800, detr=600)
 SHOWN_IMAGES = 3
 BOXES_PER_IMAGE = 3
 SCALE = 4  # 128-px images drawn at 512 px
@@ -211,7 +215,7 @@ def main(argv=None):
     parser.add_argument('--data', default='data/demo', help='demo data folder (made if absent)')
     parser.add_argument('--out', default='work_dirs/demo', help='output folder (default: work_dirs/demo)')
     parser.add_argument('--iters', type=int,
-                        help='training iterations per model (default: 1100; rank_sort_mask: 800)')
+                        help='training iterations per model (default: 1100; rank_sort_mask: 800, detr: 600)')
     args = parser.parse_args(argv)
     if args.iters is None:
         args.iters = ITERS.get(args.compare, 1100)

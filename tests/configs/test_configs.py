@@ -44,6 +44,7 @@ TWINS = [
     ('harmonic/retinanet_r18_fpn_harmonic_1xb8-1100i_demo.py', DEMO_FOCAL),
     ('harmonic/retinanet_r18_fpn_harmonic-hiou_1xb8-1100i_demo.py', DEMO_FOCAL),
     ('rank_sort/rs_atss_r18_fpn_1xb8-1100i_demo.py', 'rank_sort/atss_r18_fpn_1xb8-1100i_demo.py'),
+    ('rank_sort/rs_dino_r18_1xb8-1100i_demo.py', 'rank_sort/dino_r18_1xb8-1100i_demo.py'),
     ('rank_sort/atss_r50_fpn_8xb2-1x_coco.py', 'mmdet::atss/atss_r50_fpn_1x_coco.py'),
 ] + [
     (f'{family}/retinanet_r50_fpn_{name}_8xb2-1x_coco.py', MMDET_RETINANET_COCO)
@@ -112,7 +113,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 70
+    assert len(SHIPPED) == 72
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}

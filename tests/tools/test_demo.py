@@ -77,3 +77,14 @@ def test_alrp_comparison_shares_the_ap_loss_and_focal_runs(load_tool, tmp_path, 
     assert state['bbox_head.self_balance.weight'].item() != 50
     for picture in ('curves_alrp.png', 'predictions_alrp.png'):
         assert (out / picture).stat().st_size > 10_000
+
+
+def test_detr_comparison(load_tool, tmp_path):
+    data, out = tmp_path / 'data', tmp_path / 'out'
+    load_tool('make_demo_data').main(['--out', str(data), '--train', '12', '--val', '4'])
+    rows = load_tool('demo').main(['--compare', 'detr', '--data', str(data), '--out', str(out), '--iters', '4'])
+    assert [label for label, *_ in rows] == ['RS-DINO (Rank & Sort)', 'DINO (focal loss)']
+    for label, coco, voc, seconds in rows:
+        assert 0 <= coco['coco/bbox_mAP_50'] <= 1 and 0 <= voc['pascal_voc/mAP'] <= 1 and seconds > 0
+    for picture in ('curves_detr.png', 'predictions_detr.png'):
+        assert (out / picture).stat().st_size > 10_000
