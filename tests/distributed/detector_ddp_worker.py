@@ -1,6 +1,6 @@
 """Run by torchrun in tests/distributed/test_detector_ddp.py: a tiny detector with ranking losses
 in mmdet's stock heads (RetinaNet, Faster R-CNN with APLoss in the RPN and the RoI head, YOLOX),
-RS-ATSS, RS-R-CNN, aLRP RetinaNet or aLRP Faster R-CNN, under DistributedDataParallel (gloo, CPU): each process trains on
+RS-ATSS, RS-R-CNN, aLRP RetinaNet, aLRP Faster R-CNN or RS-DINO, under DistributedDataParallel (gloo, CPU): each process trains on
 its own images of one minibatch and saves the parameter gradients after backward to
 OUT/rank<r>.pt. The test builds the same model in one process on the whole minibatch
 (``build_model``, ``minibatch``).
@@ -108,8 +108,36 @@ ALRP_FASTER_RCNN = dict(
         FASTER_RCNN['roi_head']['bbox_head'], type='ALRPBBoxHead',
         loss_cls=dict(type='ALRPLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss'))))
 
+# RS-DINO: every prediction set (2 decoder layers, the encoder's proposals, the denoising queries)
+# one Rank & Sort ranking across the processes. The denoising noise is fixed in effect (scales of
+# 1e-9: mmdet refuses 0; no label flips, boxes moved by about 1e-9) and every image has the same
+# objects, so each process makes the denoising queries one process would. One denoising group:
+# several would be copies of each other, whose equal IoUs float rounding would order differently
+# in 2 processes and in 1 (the sorting loss orders positives by IoU).
+RS_DINO = dict(
+    type='DINO', num_queries=30, with_box_refine=True, as_two_stage=True, num_feature_levels=3,
+    backbone=BACKBONE,
+    neck=dict(type='ChannelMapper', in_channels=[16, 32, 64], kernel_size=1, out_channels=256, act_cfg=None,
+              norm_cfg=dict(type='GN', num_groups=32), num_outs=3),
+    encoder=dict(num_layers=1, layer_cfg=dict(self_attn_cfg=dict(embed_dims=256, num_levels=3, dropout=0.0),
+                                              ffn_cfg=dict(embed_dims=256, feedforward_channels=64, ffn_drop=0.0))),
+    decoder=dict(num_layers=2, return_intermediate=True, post_norm_cfg=None, layer_cfg=dict(
+        self_attn_cfg=dict(embed_dims=256, num_heads=8, dropout=0.0),
+        cross_attn_cfg=dict(embed_dims=256, num_levels=3, dropout=0.0),
+        ffn_cfg=dict(embed_dims=256, feedforward_channels=64, ffn_drop=0.0))),
+    positional_encoding=dict(num_feats=128, normalize=True, offset=0.0, temperature=20),
+    bbox_head=dict(type='ValueBalancedDINOHead', num_classes=3, sync_cls_avg_factor=True,
+                   loss_cls=dict(type='RankSortLoss', use_sigmoid=True),
+                   loss_bbox=dict(type='L1Loss', loss_weight=5.0), loss_iou=dict(type='GIoULoss', loss_weight=2.0)),
+    dn_cfg=dict(label_noise_scale=1e-9, box_noise_scale=1e-9,
+                group_cfg=dict(dynamic=False, num_groups=1)),
+    train_cfg=dict(assigner=dict(type='HungarianAssigner', match_costs=[
+        dict(type='FocalLossCost', weight=2.0), dict(type='BBoxL1Cost', weight=5.0, box_format='xywh'),
+        dict(type='IoUCost', iou_mode='giou', weight=2.0)])),
+    test_cfg=dict(max_per_img=20))
+
 DETECTORS = dict(retinanet=RETINANET, faster_rcnn=FASTER_RCNN, rank_sort_atss=RANK_SORT_ATSS, yolox=YOLOX,
-                 rs_rcnn=RS_RCNN, alrp_retinanet=ALRP_RETINANET, alrp_faster_rcnn=ALRP_FASTER_RCNN)
+                 rs_rcnn=RS_RCNN, alrp_retinanet=ALRP_RETINANET, alrp_faster_rcnn=ALRP_FASTER_RCNN, rs_dino=RS_DINO)
 WITHOUT_OBJECTS_ON_ONE_PROCESS = ('yolox', 'alrp_retinanet', 'alrp_faster_rcnn')
 
 

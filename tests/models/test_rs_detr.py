@@ -95,6 +95,16 @@ def test_a_set_without_objects_is_zero_and_reaches_the_predictions():
     assert not cls_scores.grad.any() and bbox_preds.grad is not None
 
 
+def test_a_non_finite_prediction_is_named_before_the_matching():
+    head = MODELS.build(head_cfg('ValueBalancedDINOHead'))
+    cls_scores, bbox_preds, gts, metas = decoder_layer(OBJECTS)
+    broken = cls_scores.detach().clone()
+    broken[1, 2, 0] = float('nan')
+    with pytest.raises(ValueError, match=r'ValueBalancedDINOHead.loss_by_feat_single: cls_scores must be finite, '
+                                         r'got nan at flat index 42'):
+        head.loss_by_feat_single(broken, bbox_preds, gts, metas)
+
+
 def test_refusal():
     with pytest.raises(ValueError, match='ValueBalancedDINOHead: loss_cls must be RankSortLoss.*got FocalLoss'):
         MODELS.build(head_cfg('ValueBalancedDINOHead', loss_cls=dict(type='FocalLoss', use_sigmoid=True)))

@@ -101,3 +101,14 @@ def test_a_step_without_objects_and_a_bad_loss(detection_batch, with_masks):
     assert all(p.grad is not None and not p.grad.any() for p in head.parameters())
     with pytest.raises(ValueError, match='ValueBalancedSOLOV2Head: loss_cls must be RankSortLoss.*got FocalLoss'):
         MODELS.build(head_cfg(loss_cls=dict(type='FocalLoss', use_sigmoid=True)))
+
+
+def test_a_non_finite_score_is_named(detection_batch, with_masks):
+    head = MODELS.build(head_cfg())
+    feats, samples = batch(detection_batch, with_masks, TWO_IMAGES)
+    kernel_preds, cls_preds, mask_feats = head(feats)
+    broken = [level.detach().clone() for level in cls_preds]
+    broken[0].view(-1)[5] = float('nan')
+    with pytest.raises(ValueError, match='RankSortLoss: cls_score must be finite, got nan at flat index'):
+        head.loss_by_feat(kernel_preds, broken, mask_feats, [s.gt_instances for s in samples],
+                          [s.metainfo for s in samples])

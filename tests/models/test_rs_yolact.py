@@ -118,6 +118,18 @@ def test_a_step_without_objects(detection_batch, with_masks):
     assert all(p.grad is not None and not p.grad.any() for p in [*head.parameters(), *protonet.parameters()])
 
 
+def test_a_non_finite_prediction_is_named(detection_batch, with_masks):
+    head = MODELS.build(head_cfg())
+    feats, samples = detection_batch(TWO_IMAGES)
+    cls_scores, bbox_preds, coeff_preds = head(feats)
+    broken = [level.detach().clone() for level in cls_scores]
+    broken[1].view(-1)[7] = float('inf')
+    with pytest.raises(ValueError, match=r'ValueBalancedYOLACTHead.loss_by_feat: cls_scores\[1\] must be finite, '
+                                         r'got inf at flat index 7'):
+        head.loss_by_feat(broken, bbox_preds, coeff_preds, [s.gt_instances for s in with_masks(samples)],
+                          [s.metainfo for s in samples])
+
+
 def test_refusals(detection_batch, with_masks):
     with pytest.raises(ValueError, match='ValueBalancedYOLACTHead: use_ohem must be False.*got True'):
         MODELS.build(head_cfg(use_ohem=True))

@@ -7,6 +7,7 @@ from mmdet.structures.bbox import bbox_cxcywh_to_xyxy, bbox_overlaps
 from mmdet.utils import InstanceList, reduce_mean
 from torch import Tensor
 
+from ...functional.checks import check_finite
 from ..losses import RankSortLoss
 from ..ranking_heads import RankingCalls, register_ranking_head
 
@@ -29,6 +30,7 @@ class ValueBalancedDETRLosses:
 
     def loss_by_feat_single(self, cls_scores: Tensor, bbox_preds: Tensor, batch_gt_instances: InstanceList,
                             batch_img_metas: List[dict]) -> Tuple[Tensor, Tensor, Tensor]:
+        check_set(self, 'loss_by_feat_single', cls_scores, bbox_preds)
         targets = self.get_targets(list(cls_scores), list(bbox_preds), batch_gt_instances, batch_img_metas)
         return self.value_balanced_losses(cls_scores, bbox_preds, batch_img_metas, *targets[:4])
 
@@ -57,6 +59,13 @@ class ValueBalancedDETRLosses:
         box_value = reduce_mean((loss_bbox + loss_iou).detach()).item()
         balance = classification.detach() / box_value if box_value > 0 else 0.0
         return classification, loss_bbox * balance, loss_iou * balance
+
+
+def check_set(head, method: str, cls_scores: Tensor, bbox_preds: Tensor) -> None:
+    """A ValueError naming the first non-finite prediction of a set, before the matching (whose
+    cost matrix would otherwise fail on it without saying where)."""
+    for argument, values in (('cls_scores', cls_scores), ('bbox_preds', bbox_preds)):
+        check_finite(f'{type(head).__name__}.{method}', argument, values)
 
 
 def check_rank_sort(head) -> None:
@@ -100,5 +109,6 @@ class ValueBalancedDINOHead(ValueBalancedDETRLosses, DINOHead):
 
     def _loss_dn_single(self, dn_cls_scores: Tensor, dn_bbox_preds: Tensor, batch_gt_instances: InstanceList,
                         batch_img_metas: List[dict], dn_meta: dict) -> Tuple[Tensor, Tensor, Tensor]:
+        check_set(self, '_loss_dn_single', dn_cls_scores, dn_bbox_preds)
         targets = self.get_dn_targets(batch_gt_instances, batch_img_metas, dn_meta)
         return self.value_balanced_losses(dn_cls_scores, dn_bbox_preds, batch_img_metas, *targets[:4])
