@@ -5,7 +5,8 @@
 # - the head: ValueBalancedSOLOV2Head, Rank & Sort over every (grid cell, class) entry of the
 #   minibatch, each positive cell's sorting target its mask's Dice, 1 - Dice weighted by score and
 #   balanced by value (no focal loss, no Dice weight 3);
-# - 16 images per step as 4 GPUs x 4 (their imgs_per_gpu=4), SGD lr 0.006 (SOLOv2: 8 x 2, lr 0.01),
+# - 16 images per step as 4 GPUs x 4 (their imgs_per_gpu=4; 4 GPUs assumed, as the authors' other
+#   Rank & Sort models), SGD lr 0.006 (SOLOv2: 8 x 2, lr 0.01),
 #   500 linear warm-up iterations from lr x 0.01 (SOLOv2: / 3), gradients clipped at 35 as SOLOv2;
 # - test score threshold 0.2 (SOLOv2: 0.1).
 _base_ = 'mmdet::solov2/solov2_r101_fpn_ms-3x_coco.py'

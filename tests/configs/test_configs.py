@@ -78,6 +78,7 @@ SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_h
            'rank_sort/rs_mask-rcnn_r101_fpn_ms-640-800-3x_coco.py', 'rank_sort/rs_paa_r50_fpn_4xb4-1x_coco.py',
            # their baselines: test_rs_yolact_follows_the_authors, test_rs_solov2_follows_the_authors
            'rank_sort/rs_yolact_r50_1xb8-55e_coco.py', 'rank_sort/rs_solov2_r101_fpn_4xb4-ms-3x_coco.py',
+           'rank_sort/rs_solov2-light_r34_fpn_4xb8-ms-3x_coco.py',
            # their baselines: test_rs_detrs_change_only_the_head_and_its_loss
            'rank_sort/rs_dino-4scale_r50_8xb2-12e_coco.py', 'rank_sort/rs_deformable-detr_r50_16xb2-50e_coco.py',
            # their baselines: test_alrp_retinanet_follows_the_authors, test_alrp_detectors_follow_the_authors
@@ -113,7 +114,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 72
+    assert len(SHIPPED) == 73
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
@@ -392,19 +393,22 @@ def test_rs_yolact_follows_the_authors(tmp_path):
     assert ours == theirs
 
 
-def test_rs_solov2_follows_the_authors(tmp_path):
-    """RS-SOLOv2 R101: the settings of kemaloksuz/RankSortLoss-Solov2's
-    configs/ranksort_loss/ranksort_solov2_r101_fpn_3x.py, and otherwise mmdet's SOLOv2 R101 ms 3x."""
-    cfg = load('rank_sort/rs_solov2_r101_fpn_4xb4-ms-3x_coco.py', tmp_path)
+@pytest.mark.parametrize('ours, theirs, images, lr', [
+    ('rank_sort/rs_solov2_r101_fpn_4xb4-ms-3x_coco.py', 'mmdet::solov2/solov2_r101_fpn_ms-3x_coco.py', 4, 0.006),
+    ('rank_sort/rs_solov2-light_r34_fpn_4xb8-ms-3x_coco.py', 'mmdet::solov2/solov2-light_r34_fpn_ms-3x_coco.py', 8,
+     0.012)])
+def test_rs_solov2_follows_the_authors(tmp_path, ours, theirs, images, lr):
+    """RS-SOLOv2 R101 and light R34: the settings of kemaloksuz/RankSortLoss-Solov2's
+    configs/ranksort_loss/ranksort_solov2_{r101_fpn,light_448_r34_fpn}_3x.py, and otherwise mmdet's."""
+    cfg = load(ours, tmp_path)
     head = cfg.model.mask_head
     assert head.type == 'ValueBalancedSOLOV2Head'
     assert head.loss_cls == dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0)
-    assert cfg.optim_wrapper.optimizer.lr == 0.006 and cfg.optim_wrapper.clip_grad.max_norm == 35
-    assert cfg.train_dataloader.batch_size * 4 == cfg.auto_scale_lr.base_batch_size == 16
+    assert cfg.optim_wrapper.optimizer.lr == lr and cfg.optim_wrapper.clip_grad.max_norm == 35
+    assert cfg.train_dataloader.batch_size == images and cfg.auto_scale_lr.base_batch_size == 4 * images
     assert cfg.param_scheduler[0].start_factor == 0.01 and cfg.param_scheduler[1].milestones == [27, 33]
     assert cfg.model.test_cfg.score_thr == 0.2
-    ours = cfg.to_dict()
-    theirs = load('mmdet::solov2/solov2_r101_fpn_ms-3x_coco.py', tmp_path).to_dict()
+    ours, theirs = cfg.to_dict(), load(theirs, tmp_path).to_dict()
     for config in (ours, theirs):
         for key in ('type', 'loss_cls', 'loss_mask'):
             config['model']['mask_head'].pop(key)
