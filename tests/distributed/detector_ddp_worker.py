@@ -149,7 +149,10 @@ def build_model(detector):
     import mmdet_losses  # noqa: F401  (registers the modules)
     register_all_modules()
     torch.manual_seed(0)
-    return MODELS.build(ConfigDict(DETECTORS[detector])).train()
+    model = MODELS.build(ConfigDict(DETECTORS[detector]))
+    # Some parameters (DINO's level embeddings) are allocated empty and set by init_weights only.
+    model.init_weights()
+    return model.train()
 
 
 def minibatch(indices, detector):
