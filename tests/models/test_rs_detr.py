@@ -47,8 +47,8 @@ def decoder_layer(objects, queries=12, seed=0):
 def query_by_query_reference(head, cls_scores, bbox_preds, gts, metas):
     """mmdet's matching; then each query's row, its box (cx, cy, w, h) scaled by the image's width and
     height, IoU and GIoU by their formulas, L1 x 5 and GIoU x 2 over the positives, balanced by value."""
-    labels = torch.cat(head.get_targets(list(cls_scores), list(bbox_preds), gts, metas)[0])
-    targets = torch.cat(head.get_targets(list(cls_scores), list(bbox_preds), gts, metas)[2])
+    matched = head.get_targets(list(cls_scores), list(bbox_preds), gts, metas)
+    labels, targets = torch.cat(matched[0]), torch.cat(matched[2])
     height, width = SIZE
     scale = torch.tensor([width, height, width, height], dtype=torch.float32)
 

@@ -1,11 +1,11 @@
 from typing import Dict, Optional
 
-import torch
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import ConfigType
 from torch import Tensor
 
 from ..losses.alrp_loss import ALRPLoss, SelfBalance
+from .value_balance import positive_entries
 
 
 class ALRPHead:
@@ -77,8 +77,3 @@ def anchor_alrp_losses(head, cls_score: Tensor, bbox_pred: Tensor, anchors: Tens
     positive = positive_entries(head, labels)
     boxes = head.bbox_coder.decode(anchors[positive], bbox_pred[positive])
     return alrp_losses(head, cls_score, labels, label_weights, positive, boxes, bbox_targets[positive], bbox_pred)
-
-
-def positive_entries(head, labels: Tensor) -> Tensor:
-    """The indices of the positive entries (label in [0, C)), ascending."""
-    return torch.nonzero((labels >= 0) & (labels < head.num_classes)).squeeze(1)

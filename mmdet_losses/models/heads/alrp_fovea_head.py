@@ -6,9 +6,9 @@ from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptInstanceList
 from torch import Tensor
 
-from .alrp import ALRPHead, alrp_losses, positive_entries
+from .alrp import ALRPHead, alrp_losses
 from .checks import check_predictions
-from .value_balance import flatten_levels
+from .value_balance import flatten_levels, positive_entries
 
 
 @MODELS.register_module()

@@ -87,10 +87,23 @@ def anchor_losses(head, cls_score: Tensor, bbox_pred: Tensor, anchors: Tensor, l
     """:func:`value_balanced_losses` of a dense head, from its (n, C) logits, (n, 4) box deltas,
     anchors and mmdet's per-anchor targets, all in one order: the positives' boxes are decoded
     from their anchors (the heads regress decoded boxes)."""
-    positive = torch.nonzero((labels >= 0) & (labels < head.num_classes)).squeeze(1)
+    positive = positive_entries(head, labels)
     pos_boxes = head.bbox_coder.decode(anchors[positive], bbox_pred[positive])
     return value_balanced_losses(head, cls_score, labels, label_weights, positive, pos_boxes, bbox_targets[positive],
                                  bbox_pred)
+
+
+def positive_entries(head, labels: Tensor) -> Tensor:
+    """The indices of the positive entries (mmdet's label in [0, C); C is background), ascending."""
+    return torch.nonzero((labels >= 0) & (labels < head.num_classes)).squeeze(1)
+
+
+def check_rank_sort(head, sorting_target: str) -> None:
+    """A ValueError unless ``head.loss_cls`` is ``RankSortLoss``: the heads that sort their
+    positives by ``sorting_target`` need it."""
+    if not isinstance(head.loss_cls, RankSortLoss):
+        raise ValueError(f'{type(head).__name__}: loss_cls must be RankSortLoss (it sorts the positives by '
+                         f'{sorting_target}), got {type(head.loss_cls).__name__}')
 
 
 def flatten_levels(prediction: Tensor, channels: int) -> Tensor:

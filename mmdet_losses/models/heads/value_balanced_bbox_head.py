@@ -8,7 +8,7 @@ from torch import Tensor
 
 from ..losses import RankingLoss
 from ..ranking_heads import RankingCalls, register_ranking_head
-from .value_balance import value_balanced_losses
+from .value_balance import positive_entries, value_balanced_losses
 
 
 @register_ranking_head(calls=RankingCalls(method=None, passes_quality=True, roi=True))
@@ -55,7 +55,7 @@ class ValueBalancedBBoxHead(Shared2FCBBoxHead):
 def positive_roi_boxes(head, bbox_pred: Tensor, rois: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor]:
     """The positive RoIs' indices (ascending) and their boxes decoded from their deltas for their
     class (or the class-agnostic ones)."""
-    positive = torch.nonzero((labels >= 0) & (labels < head.num_classes)).squeeze(1)
+    positive = positive_entries(head, labels)
     per_class = bbox_pred.view(bbox_pred.size(0), -1, head.bbox_coder.encode_size)
     pos_pred = per_class[positive, 0 if head.reg_class_agnostic else labels[positive]]
     return positive, head.bbox_coder.decode(rois[positive, 1:], pos_pred)

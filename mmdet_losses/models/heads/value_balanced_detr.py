@@ -8,8 +8,8 @@ from mmdet.utils import InstanceList, reduce_mean
 from torch import Tensor
 
 from ...functional.checks import check_finite
-from ..losses import RankSortLoss
 from ..ranking_heads import RankingCalls, register_ranking_head
+from .value_balance import check_rank_sort, positive_entries
 
 
 class ValueBalancedDETRLosses:
@@ -46,7 +46,7 @@ class ValueBalancedDETRLosses:
         scores, deltas = cls_scores.reshape(-1, self.cls_out_channels), bbox_preds.reshape(-1, 4)
         boxes, gt_boxes = bbox_cxcywh_to_xyxy(deltas) * factors, bbox_cxcywh_to_xyxy(bbox_targets) * factors
 
-        positive = torch.nonzero((labels >= 0) & (labels < self.num_classes)).squeeze(1)
+        positive = positive_entries(self, labels)
         quality = scores.new_zeros(labels.shape)
         quality[positive] = bbox_overlaps(boxes[positive].detach(), gt_boxes[positive],
                                           is_aligned=True).to(quality.dtype)
@@ -68,12 +68,6 @@ def check_set(head, method: str, cls_scores: Tensor, bbox_preds: Tensor) -> None
         check_finite(f'{type(head).__name__}.{method}', argument, values)
 
 
-def check_rank_sort(head) -> None:
-    if not isinstance(head.loss_cls, RankSortLoss):
-        raise ValueError(f'{type(head).__name__}: loss_cls must be RankSortLoss (its positives are sorted by the '
-                         f'IoU of their boxes), got {type(head.loss_cls).__name__}')
-
-
 @register_ranking_head(calls=RankingCalls(method=None, passes_quality=True))
 @MODELS.register_module()
 class ValueBalancedDeformableDETRHead(ValueBalancedDETRLosses, DeformableDETRHead):
@@ -88,7 +82,7 @@ class ValueBalancedDeformableDETRHead(ValueBalancedDETRLosses, DeformableDETRHea
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        check_rank_sort(self)
+        check_rank_sort(self, 'the IoU of their boxes')
 
 
 @register_ranking_head(calls=RankingCalls(method=None, passes_quality=True))
@@ -105,7 +99,7 @@ class ValueBalancedDINOHead(ValueBalancedDETRLosses, DINOHead):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        check_rank_sort(self)
+        check_rank_sort(self, 'the IoU of their boxes')
 
     def _loss_dn_single(self, dn_cls_scores: Tensor, dn_bbox_preds: Tensor, batch_gt_instances: InstanceList,
                         batch_img_metas: List[dict], dn_meta: dict) -> Tuple[Tensor, Tensor, Tensor]:

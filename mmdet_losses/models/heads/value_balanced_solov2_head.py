@@ -7,9 +7,8 @@ from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, InstanceList
 from torch import Tensor
 
-from ..losses import RankSortLoss
 from ..ranking_heads import RankingCalls, register_ranking_head
-from .value_balance import flatten_levels
+from .value_balance import check_rank_sort, flatten_levels
 from .value_balanced_mask import dice_coefficients, value_balanced_dice_loss
 
 # SOLOv2's Dice: 1e-3 added to each of the two sums of its denominator (the authors' code and
@@ -43,9 +42,7 @@ class ValueBalancedSOLOV2Head(SOLOV2Head):
                  loss_cls: ConfigType = dict(type='RankSortLoss', use_sigmoid=True, delta=0.5, loss_weight=1.0),
                  loss_mask: ConfigType = dict(type='DiceLoss', use_sigmoid=True, loss_weight=1.0), **kwargs) -> None:
         super().__init__(*args, loss_cls=loss_cls, loss_mask=loss_mask, **kwargs)
-        if not isinstance(self.loss_cls, RankSortLoss):
-            raise ValueError(f'{type(self).__name__}: loss_cls must be RankSortLoss (it sorts the positives by '
-                             f'their masks\' Dice), got {type(self.loss_cls).__name__}')
+        check_rank_sort(self, "their masks' Dice")
 
     def loss_by_feat(self, mlvl_kernel_preds: List[Tensor], mlvl_cls_preds: List[Tensor], mask_feats: Tensor,
                      batch_gt_instances: InstanceList, batch_img_metas: List[dict], **kwargs) -> dict:
