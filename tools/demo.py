@@ -1,7 +1,7 @@
-"""The embedded demo: trains a small detector (RetinaNet, ATSS or Mask R-CNN, ResNet-18 at half width, 128 px) on
-the demo data on the CPU with each loss of a comparison and with its focal-loss baseline; evaluates every run with
-the COCO metric (pycocotools) and the VOC metric; prints a side-by-side table; and writes under OUT
-a plot of each run's training loss and all runs' validation AP (curves_<comparison>.png) and
+"""The embedded demo: trains a small detector (RetinaNet, ATSS, Mask R-CNN, SOLOv2 or DINO; ResNet-18 at half
+width, 128 px) on the demo data on the CPU with each loss of a comparison and with its focal-loss baseline;
+evaluates every run with the COCO metric (pycocotools) and the VOC metric; prints a side-by-side table; and
+writes under OUT a plot of each run's training loss and all runs' validation AP (curves_<comparison>.png) and
 validation images with each model's best boxes drawn (predictions_<comparison>.png). Comparisons:
 
     aploss     AP-Loss over the whole minibatch vs focal loss            (make demo)
@@ -9,6 +9,7 @@ validation images with each model's best boxes drawn (predictions_<comparison>.p
     classification  Anchor Loss, Two-way loss, UniLoss vs focal loss     (make demo-classification)
     rank_sort  RS-ATSS (Rank & Sort loss) vs mmdet's ATSS (focal loss)   (make demo-rank-sort)
     rank_sort_mask  RS-Mask R-CNN vs mmdet's Mask R-CNN, box and mask AP (make demo-rank-sort-mask)
+    rank_sort_solov2  RS-SOLOv2 vs mmdet's SOLOv2, mask AP              (make demo-rank-sort-solov2)
     alrp       aLRP Loss vs the AP-Loss and focal-loss runs of `aploss`  (make demo-alrp)
     detr       RS-DINO (Rank & Sort) vs mmdet's DINO, small, 600 iterations (make demo-detr)
 
@@ -16,8 +17,10 @@ validation images with each model's best boxes drawn (predictions_<comparison>.p
     python tools/demo.py --compare harmonic
     python tools/demo.py --iters 200 --out work_dirs/demo_short
 
-Instance segmentation (an evaluator with 'segm'): the table gives box and mask COCO AP, without the
-VOC metric (VOC has no masks), and the predictions picture shows each best box's mask.
+Instance segmentation (an evaluator with 'segm'): the table gives the COCO AP of the masks, and of
+the boxes where the evaluator scores them too (SOLOv2 predicts masks only), without the VOC metric
+(VOC has no masks); the predictions picture shows each best box's mask (SOLOv2: each mask and its
+bounding box).
 
 A finished run of the same config and the same mmdet_losses (its Python files and compiled op) is
 reused (the focal-loss baseline by the comparisons that share it); a changed config or package
@@ -57,13 +60,16 @@ COMPARISONS = {
     'rank_sort_mask': (('RS-Mask R-CNN (Rank & Sort)', 'rs_mask_rcnn',
                         'configs/rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py'),
                        ('Mask R-CNN', 'mask_rcnn', 'configs/rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py')),
+    'rank_sort_solov2': (('RS-SOLOv2 (Rank & Sort)', 'rs_solov2',
+                          'configs/rank_sort/rs_solov2_r18_fpn_1xb8-1600i_demo.py'),
+                         ('SOLOv2', 'solov2', 'configs/rank_sort/solov2_r18_fpn_1xb8-1600i_demo.py')),
     'alrp': (('aLRP Loss', 'alrp', 'configs/alrp/retinanet_r18_fpn_alrp_1xb8-1100i_demo.py'), AP_LOSS, BASELINE),
     'detr': (('RS-DINO (Rank & Sort)', 'rs_dino', 'configs/rank_sort/rs_dino_r18_1xb8-1100i_demo.py'),
              ('DINO (focal loss)', 'dino', 'configs/rank_sort/dino_r18_1xb8-1100i_demo.py')),
 }
 # Training iterations of a comparison, where not the default 1100 (a Mask R-CNN step costs more, a
-# DINO step twice a RetinaNet's).
-ITERS = dict(rank_sort_mask=800, detr=600)
+# DINO step twice a RetinaNet's, a small SOLOv2's about half).
+ITERS = dict(rank_sort_mask=800, detr=600, rank_sort_solov2=1600)
 SHOWN_IMAGES = 3
 BOXES_PER_IMAGE = 3
 SCALE = 4  # 128-px images drawn at 512 px
@@ -87,10 +93,10 @@ def config(path, data, work_dir, iters):
     return cfg
 
 
-def has_masks(cfg):
-    """Whether the config's evaluator scores instance masks (COCO 'segm')."""
+def coco_metrics(cfg):
+    """What the config's COCO evaluator scores: 'bbox', 'segm' (instance masks) or both."""
     metric = cfg.val_evaluator.get('metric', 'bbox')
-    return 'segm' in ([metric] if isinstance(metric, str) else metric)
+    return [metric] if isinstance(metric, str) else list(metric)
 
 
 def stale(data):
@@ -164,8 +170,10 @@ def evaluate(cfg, checkpoint, work_dir, data, voc):
 def draw_predictions(models, data, out):
     """Rows: models; columns: validation images, enlarged, each with the model's BOXES_PER_IMAGE
     best boxes after NMS across classes (red, labelled with class and score) over the ground truth
-    (green); with masks, each box's mask filled in translucent red."""
+    (green); with masks, each box's mask filled in translucent red. A model that predicts masks
+    only (its evaluator scores no 'bbox') is drawn with its masks' bounding boxes."""
     from mmdet.apis import inference_detector
+    from mmdet.structures.mask import mask2bbox
     from PIL import ImageFont
     from torchvision.ops import nms
 
@@ -183,6 +191,8 @@ def draw_predictions(models, data, out):
         for column, image in enumerate(images):
             path = Path(data) / 'VOCdemo' / 'JPEGImages' / image['file_name']
             prediction = inference_detector(model, str(path)).pred_instances
+            if 'bbox' not in coco_metrics(model.cfg):
+                prediction.bboxes = mask2bbox(prediction.masks).float()
             # The model's NMS is per class; across classes too, one object shows one box.
             best = nms(prediction.bboxes, prediction.scores, 0.5)[:BOXES_PER_IMAGE]
             canvas = Image.open(path).convert('RGB').resize((side, side), Image.NEAREST)
@@ -215,7 +225,8 @@ def main(argv=None):
     parser.add_argument('--data', default='data/demo', help='demo data folder (made if absent)')
     parser.add_argument('--out', default='work_dirs/demo', help='output folder (default: work_dirs/demo)')
     parser.add_argument('--iters', type=int,
-                        help='training iterations per model (default: 1100; rank_sort_mask: 800, detr: 600)')
+                        help='training iterations per model (default: 1100; rank_sort_mask: 800, detr: 600, '
+                             'rank_sort_solov2: 1600)')
     args = parser.parse_args(argv)
     if args.iters is None:
         args.iters = ITERS.get(args.compare, 1100)
@@ -237,8 +248,9 @@ def main(argv=None):
         print(f'== training {label}: {path}, {args.iters} iterations -> {work_dir}')
         seconds = train(cfg, work_dir, args.iters)
         checkpoint = work_dir / f'iter_{args.iters}.pth'
-        masks = has_masks(cfg)
-        print(f'== evaluating {label} ({"COCO box and mask" if masks else "COCO and VOC"} metrics)')
+        metrics = coco_metrics(cfg)
+        masks = 'segm' in metrics
+        print(f'== evaluating {label} (COCO {" and ".join(metrics)}{"" if masks else " and VOC"} metrics)')
         coco = evaluate(cfg, checkpoint, out / 'eval' / f'{slug}_coco', data, voc=False)
         voc = {} if masks else evaluate(cfg, checkpoint, out / 'eval' / f'{slug}_voc', data, voc=True)
         rows.append((label, coco, voc, seconds))
@@ -254,8 +266,9 @@ def main(argv=None):
     print(f'\nDemo: ResNet-18 (half width) detectors, 128 px, {args.iters} iterations of batch 8 on the CPU, '
           f'validation set of {data}')
     # (header, metric of the COCO results or, with pascal_voc/, of the VOC ones) per column.
-    columns = ([('model', None), ('box AP', 'coco/bbox_mAP'), ('box AP50', 'coco/bbox_mAP_50'),
-                ('mask AP', 'coco/segm_mAP'), ('mask AP50', 'coco/segm_mAP_50')] if masks else
+    boxes = [('box AP', 'coco/bbox_mAP'), ('box AP50', 'coco/bbox_mAP_50')] if 'bbox' in metrics else []
+    columns = ([('model', None), *boxes, ('mask AP', 'coco/segm_mAP'), ('mask AP50', 'coco/segm_mAP_50')]
+               if masks else
                [('loss', None), ('COCO AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
                 ('AP75', 'coco/bbox_mAP_75'), ('VOC mAP (IoU 0.5)', 'pascal_voc/mAP')])
     print('| ' + ' | '.join(header for header, _ in columns) + ' | training time |')

@@ -86,8 +86,10 @@ SINGLES = ['demo/ssd_r18_fpn_aploss_1xb8-1100i_demo.py', 'harmonic/ssd_r18_fpn_h
            'alrp/retinanet_r50_fpn_alrp-atss_4xb8-100e_coco-512.py',
            'alrp/fovea_r50_fpn_alrp_4xb8-100e_coco-512.py', 'alrp/faster-rcnn_r50_fpn_alrp_4xb8-100e_coco-512.py',
            # a pair without a bbox_head (test_the_pair_differs_in_the_rank_sort_heads_only in
-           # tests/tools/test_demo_rank_sort_mask.py)
-           'rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py', 'rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py']
+           # tests/tools/test_demo_instance_segmentation.py)
+           'rank_sort/rs_mask-rcnn_r18_fpn_1xb8-800i_demo.py', 'rank_sort/mask-rcnn_r18_fpn_1xb8-800i_demo.py',
+           # the same (test_the_solov2_pair_differs_in_the_rank_sort_head_only there)
+           'rank_sort/rs_solov2_r18_fpn_1xb8-1600i_demo.py', 'rank_sort/solov2_r18_fpn_1xb8-1600i_demo.py']
 # mmdet's own configs with a ranking loss as loss_cls, and the config of mmdet each one swaps the loss of
 # (test_any_detector_swaps_only_the_loss; tests/configs/test_any_detector_configs.py trains them).
 ANY_DETECTOR = {
@@ -114,7 +116,7 @@ def load(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(SHIPPED) == 73
+    assert len(SHIPPED) == 75
     covered = {name for pair in TWINS for name in pair if not name.startswith('mmdet::')} | set(SINGLES)
     covered |= set(ANY_DETECTOR)
     assert covered == {str(p.relative_to(CONFIGS)) for p in SHIPPED}
