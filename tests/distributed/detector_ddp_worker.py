@@ -1,9 +1,9 @@
 """Run by torchrun in tests/distributed/test_detector_ddp.py: a tiny detector with ranking losses
 in mmdet's stock heads (RetinaNet, Faster R-CNN with APLoss in the RPN and the RoI head, YOLOX),
-RS-ATSS, RS-R-CNN, aLRP RetinaNet, aLRP Faster R-CNN or RS-DINO, under DistributedDataParallel (gloo, CPU): each process trains on
-its own images of one minibatch and saves the parameter gradients after backward to
-OUT/rank<r>.pt. The test builds the same model in one process on the whole minibatch
-(``build_model``, ``minibatch``).
+RS-ATSS, RS-R-CNN, aLRP RetinaNet, aLRP Faster R-CNN, RS-DINO, RS-YOLACT or RS-SOLOv2, under
+DistributedDataParallel (gloo, CPU): each process trains on its own images of one minibatch and
+saves the parameter gradients after backward to OUT/rank<r>.pt. The test builds the same model in
+one process on the whole minibatch (``build_model``, ``minibatch``).
 
 For the gradients to be those of one process, everything but the ranking must not depend on how
 the minibatch is split: BN is frozen, samplers are removed (PseudoSampler), every image has the
@@ -136,9 +136,38 @@ RS_DINO = dict(
         dict(type='IoUCost', iou_mode='giou', weight=2.0)])),
     test_cfg=dict(max_per_img=20))
 
+# RS-YOLACT: one Rank & Sort ranking of every anchor across the processes; the box and the mask
+# losses (each positive's 1 - Dice) balanced by the value of the step's classification loss, summed
+# over the processes. One process has no object.
+RS_YOLACT = dict(
+    type='YOLACT', backbone=BACKBONE, neck=NECK,
+    bbox_head=dict(type='ValueBalancedYOLACTHead', num_classes=3, in_channels=16, feat_channels=16, num_protos=4,
+                   anchor_generator=dict(ANCHORS, scales_per_octave=1),
+                   bbox_coder=dict(CODER, target_stds=[0.1, 0.1, 0.2, 0.2]),
+                   loss_cls=dict(type='RankSortLoss', use_sigmoid=True), loss_bbox=dict(type='GIoULoss')),
+    mask_head=dict(type='ValueBalancedYOLACTProtonet', num_classes=3, in_channels=16, num_protos=4,
+                   proto_channels=(16, None, 4), proto_kernel_sizes=(3, -2, 1), with_seg_branch=False),
+    train_cfg=dict(assigner=dict(MAX_IOU, gt_max_assign_all=False), sampler=dict(type='PseudoSampler'),
+                   allowed_border=-1, pos_weight=-1, debug=False))
+
+# RS-SOLOv2: one Rank & Sort ranking of every (grid cell, class) across the processes, each positive
+# sorted by its mask's Dice; the Dice loss balanced by value over the processes (GroupNorm in the
+# head: per image). Two objects share each level; one process has no object.
+RS_SOLOV2 = dict(
+    type='SOLOv2', backbone=BACKBONE, neck=NECK,
+    mask_head=dict(type='ValueBalancedSOLOV2Head', num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1,
+                   strides=[16, 16, 16], scale_ranges=((1, 32), (16, 48), (32, 128)), num_grids=[8, 6, 4],
+                   cls_down_index=0, norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+                   mask_feature_head=dict(feat_channels=8, start_level=0, end_level=2, out_channels=8, mask_stride=8,
+                                          norm_cfg=dict(type='GN', num_groups=4, requires_grad=True)),
+                   loss_cls=dict(type='RankSortLoss', use_sigmoid=True),
+                   loss_mask=dict(type='DiceLoss', use_sigmoid=True)))
+
 DETECTORS = dict(retinanet=RETINANET, faster_rcnn=FASTER_RCNN, rank_sort_atss=RANK_SORT_ATSS, yolox=YOLOX,
-                 rs_rcnn=RS_RCNN, alrp_retinanet=ALRP_RETINANET, alrp_faster_rcnn=ALRP_FASTER_RCNN, rs_dino=RS_DINO)
-WITHOUT_OBJECTS_ON_ONE_PROCESS = ('yolox', 'alrp_retinanet', 'alrp_faster_rcnn')
+                 rs_rcnn=RS_RCNN, alrp_retinanet=ALRP_RETINANET, alrp_faster_rcnn=ALRP_FASTER_RCNN, rs_dino=RS_DINO,
+                 rs_yolact=RS_YOLACT, rs_solov2=RS_SOLOV2)
+WITHOUT_OBJECTS_ON_ONE_PROCESS = ('yolox', 'alrp_retinanet', 'alrp_faster_rcnn', 'rs_yolact', 'rs_solov2')
+WITH_MASKS = ('rs_yolact', 'rs_solov2')
 
 
 def build_model(detector):
@@ -157,10 +186,13 @@ def build_model(detector):
 
 def minibatch(indices, detector):
     """Images (len(indices), 3, SIZE, SIZE) and their data samples: every image has the boxes
-    BOXES with labels of its own. For YOLOX and aLRP the images from the middle of the minibatch on
-    have no object, so that one process has no positive (YOLOX's then calls no loss_cls) and still
-    takes part in the step's ranking."""
+    BOXES with labels of its own (for the instance segmenters, each with the ellipse inscribed in it
+    as its mask). For YOLOX, aLRP, RS-YOLACT and RS-SOLOv2 the images from the middle of the minibatch
+    on have no object, so that one process has no positive (YOLOX's then calls no loss_cls) and
+    still takes part in the step's ranking and balance."""
+    import numpy as np
     from mmdet.structures import DetDataSample
+    from mmdet.structures.mask import BitmapMasks
     from mmengine.structures import InstanceData
     images, samples = [], []
     for k in indices:
@@ -170,6 +202,11 @@ def minibatch(indices, detector):
                                              batch_input_shape=(SIZE, SIZE)))
         boxes = BOXES[:0] if detector in WITHOUT_OBJECTS_ON_ONE_PROCESS and k >= IMAGES // 2 else BOXES
         sample.gt_instances = InstanceData(bboxes=boxes.clone(), labels=(torch.arange(len(boxes)) + k) % 3)
+        if detector in WITH_MASKS:
+            rows, cols = np.mgrid[0:SIZE, 0:SIZE] + 0.5
+            masks = [(2 * cols - x1 - x2) ** 2 / (x2 - x1) ** 2 + (2 * rows - y1 - y2) ** 2 / (y2 - y1) ** 2 <= 1
+                     for x1, y1, x2, y2 in boxes.tolist()]
+            sample.gt_instances.masks = BitmapMasks(np.array(masks, dtype=np.uint8).reshape(-1, SIZE, SIZE), SIZE, SIZE)
         samples.append(sample)
     return torch.stack(images), samples
 

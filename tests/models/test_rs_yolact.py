@@ -1,6 +1,7 @@
 """RS-YOLACT's heads (Oksuz et al., ICCV 2021, sec. 5): ValueBalancedYOLACTHead against the RS-ATSS
 anchor-by-anchor reference, ValueBalancedYOLACTProtonet against a positive-by-positive Dice written
 from the authors' RankSortYOLACT, and the refusals."""
+import copy
 
 import pytest
 import torch
@@ -116,6 +117,32 @@ def test_a_step_without_objects(detection_batch, with_masks):
     assert all(value.item() == 0 for value in losses.values())
     sum(losses.values()).backward()
     assert all(p.grad is not None and not p.grad.any() for p in [*head.parameters(), *protonet.parameters()])
+
+
+def test_one_bf16_autocast_step_is_finite_and_close_to_fp32(detection_batch, with_masks):
+    torch.manual_seed(0)
+    head, protonet = MODELS.build(head_cfg()), MODELS.build(PROTONET)
+    feats, samples = detection_batch(TWO_IMAGES)
+    samples = with_masks(samples)
+
+    def step():
+        batch = copy.deepcopy(samples)
+        losses = head.loss(feats, batch)
+        infos = head.get_positive_infos()
+        mask_preds, _ = protonet(feats, infos)
+        losses.update(protonet.loss_by_feat(mask_preds, None, [s.gt_instances for s in batch],
+                                            [s.metainfo for s in batch], infos))
+        return losses
+    full = step()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        low = step()
+    sum(low.values()).backward()
+    assert low.keys() == full.keys()
+    for key, value in low.items():
+        assert torch.isfinite(value), (key, value)
+        torch.testing.assert_close(value.float(), full[key].float(), rtol=0.05, atol=0.02, msg=key)
+    assert all(torch.isfinite(p.grad).all() for p in [*head.parameters(), *protonet.parameters()]
+               if p.grad is not None)
 
 
 def test_a_non_finite_prediction_is_named(detection_batch, with_masks):
