@@ -68,6 +68,8 @@ RANK_SORT_CASES = {
         ('RankSortLoss', {'loss_cls': 'bbox_head.cls_branches.0', 'loss_bbox': 'bbox_head.reg_branches.0'}, 0),
     '../rank_sort/rs_solov2_r101_fpn_4xb4-ms-3x_coco.py':
         ('RankSortLoss', {'loss_rank': 'mask_head.conv_cls', 'loss_mask': 'mask_head.conv_kernel'}, 0),
+    '../rank_sort/rs_solov2-light_r34_fpn_4xb8-ms-3x_coco.py':
+        ('RankSortLoss', {'loss_rank': 'mask_head.conv_cls', 'loss_mask': 'mask_head.conv_kernel'}, 0),
     '../rank_sort/rs_yolact_r50_1xb8-55e_coco.py':
         ('RankSortLoss', {'loss_rank': 'bbox_head.conv_cls', 'loss_bbox': 'bbox_head.conv_reg',
                           'loss_mask': 'mask_head.protonet'}, 0),

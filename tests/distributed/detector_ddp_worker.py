@@ -1,6 +1,6 @@
 """Run by torchrun in tests/distributed/test_detector_ddp.py: a tiny detector with ranking losses
 in mmdet's stock heads (RetinaNet, Faster R-CNN with APLoss in the RPN and the RoI head, YOLOX),
-RS-ATSS, RS-R-CNN, aLRP RetinaNet, aLRP Faster R-CNN, RS-DINO, RS-YOLACT or RS-SOLOv2, under
+RS-ATSS, RS-R-CNN, aLRP RetinaNet, aLRP Faster R-CNN, RS-DINO, RS-Deformable-DETR, RS-YOLACT or RS-SOLOv2, under
 DistributedDataParallel (gloo, CPU): each process trains on its own images of one minibatch and
 saves the parameter gradients after backward to OUT/rank<r>.pt. The test builds the same model in
 one process on the whole minibatch (``build_model``, ``minibatch``).
@@ -136,6 +136,27 @@ RS_DINO = dict(
         dict(type='IoUCost', iou_mode='giou', weight=2.0)])),
     test_cfg=dict(max_per_img=20))
 
+# RS-Deformable-DETR (mmdet's plain Deformable DETR: no box refinement, one stage, no denoising):
+# every decoder layer one Rank & Sort ranking of its matched queries across the processes.
+RS_DEFORMABLE_DETR = dict(
+    type='DeformableDETR', num_queries=30, num_feature_levels=3, with_box_refine=False, as_two_stage=False,
+    backbone=BACKBONE,
+    neck=dict(type='ChannelMapper', in_channels=[16, 32, 64], kernel_size=1, out_channels=64, act_cfg=None,
+              norm_cfg=dict(type='GN', num_groups=8), num_outs=3),
+    encoder=dict(num_layers=1, layer_cfg=dict(
+        self_attn_cfg=dict(embed_dims=64, num_levels=3, dropout=0.0, batch_first=True),
+        ffn_cfg=dict(embed_dims=64, feedforward_channels=64, ffn_drop=0.0))),
+    decoder=dict(num_layers=2, return_intermediate=True, post_norm_cfg=None, layer_cfg=dict(
+        self_attn_cfg=dict(embed_dims=64, num_heads=8, dropout=0.0, batch_first=True),
+        cross_attn_cfg=dict(embed_dims=64, num_levels=3, dropout=0.0, batch_first=True),
+        ffn_cfg=dict(embed_dims=64, feedforward_channels=64, ffn_drop=0.0))),
+    positional_encoding=dict(num_feats=32, normalize=True, offset=-0.5),
+    bbox_head=dict(type='ValueBalancedDeformableDETRHead', num_classes=3, embed_dims=64, sync_cls_avg_factor=True,
+                   loss_cls=dict(type='RankSortLoss', use_sigmoid=True),
+                   loss_bbox=dict(type='L1Loss', loss_weight=5.0), loss_iou=dict(type='GIoULoss', loss_weight=2.0)),
+    train_cfg=RS_DINO['train_cfg'],
+    test_cfg=dict(max_per_img=20))
+
 # RS-YOLACT: one Rank & Sort ranking of every anchor across the processes; the box and the mask
 # losses (each positive's 1 - Dice) balanced by the value of the step's classification loss, summed
 # over the processes. One process has no object.
@@ -165,7 +186,7 @@ RS_SOLOV2 = dict(
 
 DETECTORS = dict(retinanet=RETINANET, faster_rcnn=FASTER_RCNN, rank_sort_atss=RANK_SORT_ATSS, yolox=YOLOX,
                  rs_rcnn=RS_RCNN, alrp_retinanet=ALRP_RETINANET, alrp_faster_rcnn=ALRP_FASTER_RCNN, rs_dino=RS_DINO,
-                 rs_yolact=RS_YOLACT, rs_solov2=RS_SOLOV2)
+                 rs_deformable_detr=RS_DEFORMABLE_DETR, rs_yolact=RS_YOLACT, rs_solov2=RS_SOLOV2)
 WITHOUT_OBJECTS_ON_ONE_PROCESS = ('yolox', 'alrp_retinanet', 'alrp_faster_rcnn', 'rs_yolact', 'rs_solov2')
 WITH_MASKS = ('rs_yolact', 'rs_solov2')
 

@@ -1,6 +1,6 @@
 """Detectors with ranking losses in mmdet's stock heads (RetinaNet; Faster R-CNN with APLoss in the
 RPN and the RoI head; YOLOX, with one process that has no object), RS-ATSS, RS-R-CNN, aLRP
-RetinaNet and aLRP Faster R-CNN (one process without objects), RS-DINO (noise-free denoising queries),
+RetinaNet and aLRP Faster R-CNN (one process without objects), RS-DINO (noise-free denoising queries), RS-Deformable-DETR,
 RS-YOLACT and RS-SOLOv2 (masks; one process without objects)
 under DistributedDataParallel on 2 CPU processes: after backward, the averaged parameter gradients
 equal those of one process on the whole minibatch."""
@@ -22,6 +22,8 @@ CLASSIFIERS = {'retinanet': ['bbox_head.retina_cls'],
                'alrp_faster_rcnn': ['rpn_head.rpn_cls', 'rpn_head.rpn_reg', 'roi_head.bbox_head.fc_cls',
                                     'roi_head.bbox_head.fc_reg'],
                'rs_dino': ['bbox_head.cls_branches.1', 'bbox_head.reg_branches.1.4', 'bbox_head.cls_branches.2'],
+               # (the decoder layers share one branch of each without box refinement)
+               'rs_deformable_detr': ['bbox_head.cls_branches.0', 'bbox_head.reg_branches.0.4'],
                'rs_yolact': ['bbox_head.conv_cls', 'bbox_head.conv_reg', 'bbox_head.conv_coeff',
                              'mask_head.protonet.0'],
                'rs_solov2': ['mask_head.conv_cls', 'mask_head.conv_kernel']}
@@ -45,7 +47,8 @@ def test_ddp_gradients_equal_one_process_on_the_whole_minibatch(torchrun, here, 
         for name, grad in grads.items():
             # float32 sums in another order; RS's box loss also passes through a ratio of them
             # (the balance).
-            tolerance = 1e-5 if detector in ('rank_sort_atss', 'rs_rcnn', 'rs_dino', 'rs_yolact', 'rs_solov2') else 2e-6
+            tolerance = 1e-5 if detector in ('rank_sort_atss', 'rs_rcnn', 'rs_dino', 'rs_deformable_detr', 'rs_yolact',
+                                         'rs_solov2') else 2e-6
             torch.testing.assert_close(grad, expected[name], rtol=tolerance,
                                        atol=tolerance * expected[name].abs().max().item() + 1e-9,
                                        msg=f'{name} on rank {rank}')
