@@ -1,9 +1,9 @@
 """Detectors with ranking losses in mmdet's stock heads (RetinaNet; Faster R-CNN with APLoss in the
 RPN and the RoI head; YOLOX, with one process that has no object), RS-ATSS, RS-R-CNN, aLRP
-RetinaNet and aLRP Faster R-CNN (one process without objects), RS-DINO (noise-free denoising queries), RS-Deformable-DETR,
-RS-YOLACT and RS-SOLOv2 (masks; one process without objects)
-under DistributedDataParallel on 2 CPU processes: after backward, the averaged parameter gradients
-equal those of one process on the whole minibatch."""
+RetinaNet and aLRP Faster R-CNN (one process without objects), RS-DINO (noise-free denoising
+queries), RS-Deformable-DETR, RS-YOLACT and RS-SOLOv2 (masks; one process without objects) under
+DistributedDataParallel on 2 CPU processes: after backward, the averaged parameter gradients equal
+those of one process on the whole minibatch."""
 import importlib.util
 
 import pytest
