@@ -47,7 +47,7 @@ demo-rank-sort-mask: $(STAMP)
 	$(PYTHON) tools/demo.py --compare rank_sort_mask
 
 # RS-SOLOv2 against mmdet's SOLOv2 (focal and Dice losses) on the demo data with its instance masks,
-# mask AP, 1600 iterations (about 10 minutes on 2 cores): work_dirs/demo/{curves,predictions}_rank_sort_solov2.png.
+# mask AP, 1600 iterations (about 9 minutes on 2 cores): work_dirs/demo/{curves,predictions}_rank_sort_solov2.png.
 demo-rank-sort-solov2: $(STAMP)
 	$(PYTHON) tools/demo.py --compare rank_sort_solov2
 
