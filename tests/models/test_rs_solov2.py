@@ -101,6 +101,10 @@ def test_a_step_without_objects_and_a_bad_loss(detection_batch, with_masks):
     assert all(p.grad is not None and not p.grad.any() for p in head.parameters())
     with pytest.raises(ValueError, match='ValueBalancedSOLOV2Head: loss_cls must be RankSortLoss.*got FocalLoss'):
         MODELS.build(head_cfg(loss_cls=dict(type='FocalLoss', use_sigmoid=True)))
+    with pytest.raises(ValueError, match='ValueBalancedSOLOV2Head: loss_mask must be DiceLoss.*got CrossEntropyLoss'):
+        MODELS.build(head_cfg(loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True)))
+    # mmdet's SOLOv2 configs weigh their Dice loss 3: the balance cancels it, the head takes it.
+    MODELS.build(head_cfg(loss_mask=dict(type='DiceLoss', loss_weight=3.0)))
 
 
 def test_one_bf16_autocast_step_is_finite_and_close_to_fp32(detection_batch, with_masks):

@@ -25,7 +25,8 @@ class ValueBalancedSOLOV2Head(SOLOV2Head):
     entry of every level and image, each positive cell's sorting target the Dice coefficient of its
     predicted mask with its object's mask (detached); the mask loss ``1 - Dice`` of every positive,
     weighted by the cell's detached top score and balanced against the classification loss by value
-    (``value_balanced_dice_loss``). Prediction is mmdet's ``SOLOV2Head``'s.
+    (``value_balanced_dice_loss``; ``loss_mask`` must be ``DiceLoss``, and its ``loss_weight``, which
+    the balance cancels, is not used). Prediction is mmdet's ``SOLOV2Head``'s.
 
     The authors' code pairs the cells (in grid order) with the masks (in object order) by position,
     which mixes them up when an image has several objects on one level; here each mask is paired
@@ -43,6 +44,11 @@ class ValueBalancedSOLOV2Head(SOLOV2Head):
                  loss_mask: ConfigType = dict(type='DiceLoss', use_sigmoid=True, loss_weight=1.0), **kwargs) -> None:
         super().__init__(*args, loss_cls=loss_cls, loss_mask=loss_mask, **kwargs)
         check_rank_sort(self, "their masks' Dice")
+        # The mask loss is the score-weighted Dice scaled to the classification loss's value: a
+        # weight would cancel out, another loss would not be the paper's.
+        if type(self.loss_mask).__name__ != 'DiceLoss':
+            raise ValueError(f'{type(self).__name__}: loss_mask must be DiceLoss (its mask loss is the value-balanced '
+                             f'Dice loss; a loss_weight cancels out), got {type(self.loss_mask).__name__}')
 
     def loss_by_feat(self, mlvl_kernel_preds: List[Tensor], mlvl_cls_preds: List[Tensor], mask_feats: Tensor,
                      batch_gt_instances: InstanceList, batch_img_metas: List[dict], **kwargs) -> dict:
