@@ -186,12 +186,13 @@ def draw_predictions(models, data, out):
     legend.text((4, 4), 'green: ground truth', fill=GROUND_TRUTH, font=font)
     legend.text((220, 4), f'red: the {BOXES_PER_IMAGE} best boxes after NMS across classes', fill=PREDICTED, font=font)
     for row, (label, model) in enumerate(models):
+        masks_only = 'bbox' not in coco_metrics(model.cfg)
         top_y = title + row * (side + title)
         legend.text((4, top_y + 4), label, fill='black', font=font)
         for column, image in enumerate(images):
             path = Path(data) / 'VOCdemo' / 'JPEGImages' / image['file_name']
             prediction = inference_detector(model, str(path)).pred_instances
-            if 'bbox' not in coco_metrics(model.cfg):
+            if masks_only:
                 prediction.bboxes = mask2bbox(prediction.masks).float()
             # The model's NMS is per class; across classes too, one object shows one box.
             best = nms(prediction.bboxes, prediction.scores, 0.5)[:BOXES_PER_IMAGE]

@@ -119,3 +119,15 @@ def with_masks():
             sample.gt_instances.masks = BitmapMasks(np.array(masks, dtype=np.uint8).reshape(-1, 64, 64), 64, 64)
         return samples
     return add
+
+
+@pytest.fixture
+def assert_bf16_losses_close():
+    """Checks the losses {name: value} of a step under bf16 autocast against the same step's in
+    fp32: the same names, each finite and within 5% (or 0.02) of its fp32 value."""
+    def check(low, full):
+        assert low.keys() == full.keys()
+        for name, value in low.items():
+            assert torch.isfinite(value), (name, value)
+            torch.testing.assert_close(value.float(), full[name].float(), rtol=0.05, atol=0.02, msg=name)
+    return check

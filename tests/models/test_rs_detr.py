@@ -95,18 +95,17 @@ def test_a_set_without_objects_is_zero_and_reaches_the_predictions():
     assert not cls_scores.grad.any() and bbox_preds.grad is not None
 
 
-def test_bf16_predictions_give_finite_losses_close_to_fp32():
+def test_bf16_predictions_give_finite_losses_close_to_fp32(assert_bf16_losses_close):
     """A decoder layer's scores and boxes in bfloat16, as its linear layers give them under bf16
     autocast (the matching included)."""
     head = MODELS.build(head_cfg('ValueBalancedDINOHead'))
     cls_scores, bbox_preds, gts, metas = decoder_layer(OBJECTS)
-    full = head.loss_by_feat_single(cls_scores, bbox_preds, gts, metas)
+    names = ('loss_cls', 'loss_bbox', 'loss_iou')
+    full = dict(zip(names, head.loss_by_feat_single(cls_scores, bbox_preds, gts, metas)))
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        low = head.loss_by_feat_single(cls_scores.bfloat16(), bbox_preds.bfloat16(), gts, metas)
-    sum(low).backward()
-    for name, value, reference in zip(('loss_cls', 'loss_bbox', 'loss_iou'), low, full):
-        assert torch.isfinite(value), (name, value)
-        torch.testing.assert_close(value.float(), reference.float(), rtol=0.05, atol=0.02, msg=name)
+        low = dict(zip(names, head.loss_by_feat_single(cls_scores.bfloat16(), bbox_preds.bfloat16(), gts, metas)))
+    sum(low.values()).backward()
+    assert_bf16_losses_close(low, full)
     assert torch.isfinite(cls_scores.grad).all() and torch.isfinite(bbox_preds.grad).all()
 
 

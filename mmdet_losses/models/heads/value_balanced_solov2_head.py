@@ -3,6 +3,7 @@ from typing import List
 import torch
 import torch.nn.functional as F
 from mmdet.models.dense_heads import SOLOV2Head
+from mmdet.models.losses import DiceLoss
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, InstanceList
 from torch import Tensor
@@ -46,7 +47,7 @@ class ValueBalancedSOLOV2Head(SOLOV2Head):
         check_rank_sort(self, "their masks' Dice")
         # The mask loss is the score-weighted Dice scaled to the classification loss's value: a
         # weight would cancel out, another loss would not be the paper's.
-        if type(self.loss_mask).__name__ != 'DiceLoss':
+        if not isinstance(self.loss_mask, DiceLoss):
             raise ValueError(f'{type(self).__name__}: loss_mask must be DiceLoss (its mask loss is the value-balanced '
                              f'Dice loss; a loss_weight cancels out), got {type(self.loss_mask).__name__}')
 
